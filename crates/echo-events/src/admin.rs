@@ -8,7 +8,11 @@ use crate::error::BusError;
 use crate::position::Position;
 
 /// `events dlq list [--group G] [--limit N]`: dead letters, oldest first.
-pub async fn dlq_list(bus: &dyn EventBus, group: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>, BusError> {
+pub async fn dlq_list(
+    bus: &dyn EventBus,
+    group: Option<&str>,
+    limit: usize,
+) -> Result<Vec<DeadLetter>, BusError> {
     bus.dead_letters(group, limit).await
 }
 
@@ -31,7 +35,12 @@ pub async fn dlq_retry(bus: &dyn EventBus, ids: &[Position]) -> Result<Vec<Redri
             .find(|l| l.id == *id)
             .ok_or_else(|| BusError::DeadLetterNotFound(id.to_string()))?;
         let outcome = bus.redrive(*id).await?;
-        reports.push(RedriveReport { dead_letter: *id, group: letter.group.clone(), position: letter.position, outcome });
+        reports.push(RedriveReport {
+            dead_letter: *id,
+            group: letter.group.clone(),
+            position: letter.position,
+            outcome,
+        });
     }
     Ok(reports)
 }
@@ -42,7 +51,12 @@ pub async fn dlq_retry_all(bus: &dyn EventBus, group: Option<&str>) -> Result<Ve
     let mut reports = Vec::with_capacity(letters.len());
     for letter in letters {
         let outcome = bus.redrive(letter.id).await?;
-        reports.push(RedriveReport { dead_letter: letter.id, group: letter.group, position: letter.position, outcome });
+        reports.push(RedriveReport {
+            dead_letter: letter.id,
+            group: letter.group,
+            position: letter.position,
+            outcome,
+        });
     }
     Ok(reports)
 }
@@ -75,7 +89,11 @@ pub struct ReplayReport {
 pub async fn replay(bus: &dyn EventBus, group: &str, from: ReplayFrom) -> Result<ReplayReport, BusError> {
     let (oldest, newest) = bus.bounds().await?;
     let first = match from {
-        ReplayFrom::Position(p) => bus.read_after(Some(p.before()), 1).await?.first().map(|l| l.position),
+        ReplayFrom::Position(p) => bus
+            .read_after(Some(p.before()), 1)
+            .await?
+            .first()
+            .map(|l| l.position),
         ReplayFrom::Time(at) => bus.position_at(at).await?,
         ReplayFrom::Oldest => oldest,
     };
@@ -88,7 +106,11 @@ pub async fn replay(bus: &dyn EventBus, group: &str, from: ReplayFrom) -> Result
         Some(after) => bus.reset_group(group, Some(after)).await?,
         None => bus.reset_group(group, None).await?,
     }
-    Ok(ReplayReport { group: group.to_owned(), first, newest })
+    Ok(ReplayReport {
+        group: group.to_owned(),
+        first,
+        newest,
+    })
 }
 
 /// `events groups`: every consumer group with its position and pending count.

@@ -125,7 +125,12 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// Takes over deliveries left pending longer than `claim_idle`, else hands out new events
     /// (waiting up to `block` for some). Fails with [`BusError::NoGroup`] if the group is gone.
-    async fn fetch(&self, group: &str, consumer: &str, options: &FetchOptions) -> Result<Vec<Delivery>, BusError>;
+    async fn fetch(
+        &self,
+        group: &str,
+        consumer: &str,
+        options: &FetchOptions,
+    ) -> Result<Vec<Delivery>, BusError>;
 
     /// Acknowledges deliveries: they will not be delivered to the group again.
     async fn ack(&self, group: &str, positions: &[Position]) -> Result<(), BusError>;

@@ -58,7 +58,10 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { initial: Duration::from_millis(100), max: Duration::from_secs(2) }
+        Self {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+        }
     }
 }
 
@@ -122,7 +125,11 @@ impl Default for ConsumerConfig {
 impl ConsumerConfig {
     /// A configuration with defaults for everything but the names.
     pub fn new(group: impl Into<String>, consumer_name: impl Into<String>) -> Self {
-        Self { group: group.into(), consumer_name: consumer_name.into(), ..Self::default() }
+        Self {
+            group: group.into(),
+            consumer_name: consumer_name.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -134,7 +141,16 @@ pub fn spawn_consumer(
     handler: Arc<dyn EventHandler>,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move { Consumer { bus, config, handler, shutdown }.run().await })
+    tokio::spawn(async move {
+        Consumer {
+            bus,
+            config,
+            handler,
+            shutdown,
+        }
+        .run()
+        .await
+    })
 }
 
 struct Consumer {
@@ -162,10 +178,14 @@ impl Consumer {
         while !self.shutdown.is_cancelled() {
             let step = async {
                 if !group_ready {
-                    self.bus.ensure_group(&self.config.group, self.config.start).await?;
+                    self.bus
+                        .ensure_group(&self.config.group, self.config.start)
+                        .await?;
                     group_ready = true;
                 }
-                self.bus.fetch(&self.config.group, &self.config.consumer_name, &options).await
+                self.bus
+                    .fetch(&self.config.group, &self.config.consumer_name, &options)
+                    .await
             };
             let fetched = tokio::select! {
                 fetched = step => fetched,
@@ -221,14 +241,22 @@ impl Consumer {
                 Ok(()) => self.settle(|| self.bus.ack(&self.config.group, &acked)).await,
                 Err(HandleError::Park(reason)) => {
                     tracing::warn!(%reason, "parking event in the dead-letter list");
-                    let parked = Delivery { attempts: attempt, ..delivery.clone() };
-                    self.settle(|| self.bus.dead_letter(&self.config.group, &parked, &reason)).await
+                    let parked = Delivery {
+                        attempts: attempt,
+                        ..delivery.clone()
+                    };
+                    self.settle(|| self.bus.dead_letter(&self.config.group, &parked, &reason))
+                        .await
                 }
                 Err(HandleError::Retry(error)) if attempt >= self.config.max_attempts => {
                     let reason = format!("{error:#}");
                     tracing::warn!(%reason, attempt, "giving up on event; dead-lettering it");
-                    let failed = Delivery { attempts: attempt, ..delivery.clone() };
-                    self.settle(|| self.bus.dead_letter(&self.config.group, &failed, &reason)).await
+                    let failed = Delivery {
+                        attempts: attempt,
+                        ..delivery.clone()
+                    };
+                    self.settle(|| self.bus.dead_letter(&self.config.group, &failed, &reason))
+                        .await
                 }
                 Err(HandleError::Retry(error)) => {
                     tracing::debug!(error = %format!("{error:#}"), attempt, "handler failed; will retry");
@@ -272,7 +300,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_caps() {
-        let b = Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(50) };
+        let b = Backoff {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+        };
         assert_eq!(b.delay(1), Duration::from_millis(10));
         assert_eq!(b.delay(2), Duration::from_millis(20));
         assert_eq!(b.delay(3), Duration::from_millis(40));

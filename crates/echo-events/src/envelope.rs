@@ -42,7 +42,12 @@ impl Envelope {
         producer: &str,
         payload: impl Serialize,
     ) -> Result<Self, serde_json::Error> {
-        Ok(Self::with_value(kind, version, producer, serde_json::to_value(payload)?))
+        Ok(Self::with_value(
+            kind,
+            version,
+            producer,
+            serde_json::to_value(payload)?,
+        ))
     }
 
     fn with_value(kind: &str, version: u16, producer: &str, payload: serde_json::Value) -> Self {
@@ -75,7 +80,12 @@ mod tests {
 
     #[test]
     fn envelope_serializes_kind_as_type_and_round_trips() {
-        let e = Envelope::new("message.created", 2, "message-service", serde_json::json!({"a": 1}));
+        let e = Envelope::new(
+            "message.created",
+            2,
+            "message-service",
+            serde_json::json!({"a": 1}),
+        );
         let text = serde_json::to_string(&e).unwrap();
         assert!(text.contains("\"type\":\"message.created\""));
         assert_eq!(serde_json::from_str::<Envelope>(&text).unwrap(), e);

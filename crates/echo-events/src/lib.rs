@@ -61,13 +61,19 @@ impl Default for BusConfig {
 
 impl From<&str> for BusConfig {
     fn from(url: &str) -> Self {
-        Self { url: url.to_owned(), ..Self::default() }
+        Self {
+            url: url.to_owned(),
+            ..Self::default()
+        }
     }
 }
 
 impl From<String> for BusConfig {
     fn from(url: String) -> Self {
-        Self { url, ..Self::default() }
+        Self {
+            url,
+            ..Self::default()
+        }
     }
 }
 

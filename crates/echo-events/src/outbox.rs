@@ -18,12 +18,17 @@
 //! - PostgreSQL with several replicas: only the replica holding a session-level advisory lock
 //!   (`pg_try_advisory_lock`, on a dedicated connection) relays; if it dies, its session ends,
 //!   the lock is released and another replica takes over within about a second.
+//! - Wake-ups: [`RelayHandle::notify`] wakes the relay of the same process. In PostgreSQL the
+//!   active relay may be in another replica, so [`enqueue_postgres`] also sends
+//!   `NOTIFY echo_event_outbox` (delivered on commit) and the active relay `LISTEN`s to it; the
+//!   ~200 ms poll remains as a safety net.
 //!
 //! Add the DDL below to each service's migrations (SQLite and PostgreSQL folders respectively).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::postgres::PgListener;
 use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool, Row, SqliteConnection, SqlitePool};
 use tokio::sync::Notify;
@@ -64,13 +69,23 @@ pub async fn enqueue_sqlite(conn: &mut SqliteConnection, events: &[Envelope]) ->
     Ok(())
 }
 
+/// PostgreSQL channel the active relay listens on; a `NOTIFY` is delivered only on commit.
+pub const POSTGRES_NOTIFY_CHANNEL: &str = "echo_event_outbox";
+
 /// Writes envelopes into the outbox on `conn`; call it inside the transaction of the change.
+/// Also queues a `NOTIFY` so the active relay, in whichever replica, wakes on commit.
 #[tracing::instrument(skip_all, fields(count = events.len()))]
 pub async fn enqueue_postgres(conn: &mut PgConnection, events: &[Envelope]) -> Result<(), BusError> {
     for event in events {
         sqlx::query("INSERT INTO event_outbox (event_id, envelope) VALUES ($1, $2)")
             .bind(event.id)
             .bind(Json(event))
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !events.is_empty() {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(POSTGRES_NOTIFY_CHANNEL)
             .execute(&mut *conn)
             .await?;
     }
@@ -106,7 +121,10 @@ impl Default for RelayConfig {
         Self {
             batch: 500,
             poll: Duration::from_millis(200),
-            backoff: Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(5) },
+            backoff: Backoff {
+                initial: Duration::from_millis(100),
+                max: Duration::from_secs(5),
+            },
             // "echo-outbox" in ASCII, truncated to 8 bytes.
             lock_key: 0x6563_686f_2d6f_7574,
             leader_check: Duration::from_secs(1),
@@ -149,7 +167,14 @@ impl OutboxRelay {
         shutdown: CancellationToken,
     ) -> (RelayHandle, JoinHandle<()>) {
         let wake = Arc::new(Notify::new());
-        let relay = Relay { source, bus, config, shutdown, wake: wake.clone(), lock: None };
+        let relay = Relay {
+            source,
+            bus,
+            config,
+            shutdown,
+            wake: wake.clone(),
+            lock: None,
+        };
         (RelayHandle { wake }, tokio::spawn(relay.run()))
     }
 }
@@ -169,6 +194,7 @@ impl Relay {
     async fn run(mut self) {
         let mut failures = 0_u32;
         let mut last_leader_check = tokio::time::Instant::now();
+        let mut listener: Option<PgListener> = None;
         while !self.shutdown.is_cancelled() {
             if let OutboxSource::Postgres(pool) = &self.source {
                 let pool = pool.clone();
@@ -176,10 +202,14 @@ impl Relay {
                 if self.lock.is_none() || due {
                     last_leader_check = tokio::time::Instant::now();
                     if !self.hold_lock(&pool).await {
+                        listener = None;
                         if self.wait(self.config.leader_check).await.is_err() {
                             break;
                         }
                         continue;
+                    }
+                    if listener.is_none() {
+                        listener = listen(&pool).await;
                     }
                 }
             }
@@ -203,6 +233,7 @@ impl Relay {
             let notified = self.wake.notified();
             tokio::select! {
                 _ = notified => {}
+                _ = next_notification(&mut listener) => {}
                 _ = tokio::time::sleep(self.config.poll) => {}
                 _ = self.shutdown.cancelled() => break,
             }
@@ -308,6 +339,35 @@ impl Relay {
                 Ok(rows.len())
             }
         }
+    }
+}
+
+async fn listen(pool: &PgPool) -> Option<PgListener> {
+    let attempt = async {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(POSTGRES_NOTIFY_CHANNEL).await?;
+        Ok::<_, sqlx::Error>(listener)
+    };
+    match attempt.await {
+        Ok(listener) => Some(listener),
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for outbox notifications; polling only");
+            None
+        }
+    }
+}
+
+/// Resolves on the next outbox notification; never, without a listener.
+async fn next_notification(listener: &mut Option<PgListener>) {
+    match listener {
+        Some(l) => {
+            if let Err(error) = l.recv().await {
+                // The listener reconnects on the next recv; until then the poll covers us.
+                tracing::debug!(%error, "outbox listener interrupted");
+                *listener = None;
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -97,11 +97,20 @@ impl RedisBus {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(SHORT_TIMEOUT))
             .set_response_timeout(Some(SHORT_TIMEOUT));
-        Ok(self.inner.client.get_multiplexed_async_connection_with_config(&config).await?)
+        Ok(self
+            .inner
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?)
     }
 
     async fn take_blocking_conn(&self) -> Result<MultiplexedConnection, BusError> {
-        let pooled = self.inner.idle_blocking.lock().ok().and_then(|mut idle| idle.pop());
+        let pooled = self
+            .inner
+            .idle_blocking
+            .lock()
+            .ok()
+            .and_then(|mut idle| idle.pop());
         match pooled {
             Some(conn) => Ok(conn),
             None => self.new_blocking_conn().await,
@@ -160,11 +169,21 @@ impl RedisBus {
     }
 
     /// Dead-letters entries that are not envelopes, inside the group that found them.
-    async fn park_undecodable(&self, group: &str, entries: Vec<(Position, String, String, u32)>) -> Result<(), BusError> {
+    async fn park_undecodable(
+        &self,
+        group: &str,
+        entries: Vec<(Position, String, String, u32)>,
+    ) -> Result<(), BusError> {
         for (position, body, error, attempts) in entries {
             tracing::warn!(group, %position, %error, "dead-lettering an undecodable entry");
-            self.dead_letter_raw(group, position, &body, &format!("undecodable envelope: {error}"), attempts)
-                .await?;
+            self.dead_letter_raw(
+                group,
+                position,
+                &body,
+                &format!("undecodable envelope: {error}"),
+                attempts,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -256,7 +275,9 @@ impl RedisBus {
                     backoff = Duration::from_millis(50);
                     for (position, fields) in entries {
                         cursor = Some(position);
-                        let Some(envelope) = decode_fields(position, &fields) else { continue };
+                        let Some(envelope) = decode_fields(position, &fields) else {
+                            continue;
+                        };
                         if tx.send(Logged { position, envelope }).await.is_err() {
                             return;
                         }
@@ -421,14 +442,23 @@ impl EventBus for RedisBus {
         let entries = self.xrange(&self.inner.stream, &start, "+", limit.max(1)).await?;
         Ok(entries
             .into_iter()
-            .filter_map(|(position, fields)| Some(Logged { position, envelope: decode_fields(position, &fields)? }))
+            .filter_map(|(position, fields)| {
+                Some(Logged {
+                    position,
+                    envelope: decode_fields(position, &fields)?,
+                })
+            })
             .take(limit)
             .collect())
     }
 
     #[tracing::instrument(skip_all)]
     async fn bounds(&self) -> Result<(Option<Position>, Option<Position>), BusError> {
-        let oldest = self.xrange(&self.inner.stream, "-", "+", 1).await?.first().map(|(p, _)| *p);
+        let oldest = self
+            .xrange(&self.inner.stream, "-", "+", 1)
+            .await?
+            .first()
+            .map(|(p, _)| *p);
         let newest = self.newest().await?;
         Ok((oldest, newest))
     }
@@ -436,7 +466,9 @@ impl EventBus for RedisBus {
     #[tracing::instrument(skip_all, fields(%at))]
     async fn position_at(&self, at: DateTime<Utc>) -> Result<Option<Position>, BusError> {
         let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-        let first = self.xrange(&self.inner.stream, &format!("{ms}-0"), "+", 1).await?;
+        let first = self
+            .xrange(&self.inner.stream, &format!("{ms}-0"), "+", 1)
+            .await?;
         Ok(first.first().map(|(p, _)| *p))
     }
 
@@ -469,7 +501,12 @@ impl EventBus for RedisBus {
     }
 
     #[tracing::instrument(skip_all, fields(group, consumer))]
-    async fn fetch(&self, group: &str, consumer: &str, options: &FetchOptions) -> Result<Vec<Delivery>, BusError> {
+    async fn fetch(
+        &self,
+        group: &str,
+        consumer: &str,
+        options: &FetchOptions,
+    ) -> Result<Vec<Delivery>, BusError> {
         let limit = options.limit.max(1);
         let mut out = Vec::new();
         let mut undecodable = Vec::new();
@@ -495,7 +532,12 @@ impl EventBus for RedisBus {
             let mut pipe = redis::pipe();
             for (position, _) in &claimed_entries {
                 let id = position.to_string();
-                pipe.cmd("XPENDING").arg(&self.inner.stream).arg(group).arg(&id).arg(&id).arg(1);
+                pipe.cmd("XPENDING")
+                    .arg(&self.inner.stream)
+                    .arg(group)
+                    .arg(&id)
+                    .arg(&id)
+                    .arg(1);
             }
             let counts: Vec<Value> = pipe.query_async(&mut self.conn()).await?;
             for ((position, fields), pending) in claimed_entries.into_iter().zip(counts) {
@@ -509,10 +551,20 @@ impl EventBus for RedisBus {
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(1)
                 .max(1);
-                match fields.get(FIELD_ENVELOPE).map(|b| (b, serde_json::from_str::<Envelope>(b))) {
-                    Some((_, Ok(envelope))) => out.push(Delivery { logged: Logged { position, envelope }, attempts }),
-                    Some((body, Err(error))) => undecodable.push((position, body.clone(), error.to_string(), attempts)),
-                    None => undecodable.push((position, String::new(), "no envelope field".to_owned(), attempts)),
+                match fields
+                    .get(FIELD_ENVELOPE)
+                    .map(|b| (b, serde_json::from_str::<Envelope>(b)))
+                {
+                    Some((_, Ok(envelope))) => out.push(Delivery {
+                        logged: Logged { position, envelope },
+                        attempts,
+                    }),
+                    Some((body, Err(error))) => {
+                        undecodable.push((position, body.clone(), error.to_string(), attempts))
+                    }
+                    None => {
+                        undecodable.push((position, String::new(), "no envelope field".to_owned(), attempts))
+                    }
                 }
             }
         }
@@ -520,7 +572,11 @@ impl EventBus for RedisBus {
         // 2. New events; block only when there was nothing to reclaim.
         let room = limit.saturating_sub(out.len() + undecodable.len());
         if room > 0 {
-            let block = if out.is_empty() && undecodable.is_empty() { options.block } else { Duration::ZERO };
+            let block = if out.is_empty() && undecodable.is_empty() {
+                options.block
+            } else {
+                Duration::ZERO
+            };
             let mut cmd = redis::cmd("XREADGROUP");
             cmd.arg("GROUP").arg(group).arg(consumer).arg("COUNT").arg(room);
             if !block.is_zero() {
@@ -528,7 +584,9 @@ impl EventBus for RedisBus {
             }
             cmd.arg("STREAMS").arg(&self.inner.stream).arg(">");
             let value = if block.is_zero() {
-                cmd.query_async(&mut self.conn()).await.map_err(|e| map_group_error(e, group))?
+                cmd.query_async(&mut self.conn())
+                    .await
+                    .map_err(|e| map_group_error(e, group))?
             } else {
                 match self.blocking_query(&cmd, block).await {
                     Err(BusError::Redis(e)) => return Err(map_group_error(e, group)),
@@ -536,9 +594,17 @@ impl EventBus for RedisBus {
                 }
             };
             for (position, fields) in parse_read_reply(value)? {
-                match fields.get(FIELD_ENVELOPE).map(|b| (b, serde_json::from_str::<Envelope>(b))) {
-                    Some((_, Ok(envelope))) => out.push(Delivery { logged: Logged { position, envelope }, attempts: 1 }),
-                    Some((body, Err(error))) => undecodable.push((position, body.clone(), error.to_string(), 1)),
+                match fields
+                    .get(FIELD_ENVELOPE)
+                    .map(|b| (b, serde_json::from_str::<Envelope>(b)))
+                {
+                    Some((_, Ok(envelope))) => out.push(Delivery {
+                        logged: Logged { position, envelope },
+                        attempts: 1,
+                    }),
+                    Some((body, Err(error))) => {
+                        undecodable.push((position, body.clone(), error.to_string(), 1))
+                    }
                     None => undecodable.push((position, String::new(), "no envelope field".to_owned(), 1)),
                 }
             }
@@ -576,7 +642,9 @@ impl EventBus for RedisBus {
         // Filtering by group means scanning: the dead-letter stream is small by design.
         while out.len() < limit {
             let page = self.xrange(&self.inner.dlq, &start, "+", 500).await?;
-            let Some(last) = page.last().map(|(p, _)| *p) else { break };
+            let Some(last) = page.last().map(|(p, _)| *p) else {
+                break;
+            };
             for (id, fields) in page {
                 let entry_group = fields.get("group").cloned().unwrap_or_default();
                 if group.is_some_and(|g| g != entry_group) {
@@ -616,9 +684,21 @@ impl EventBus for RedisBus {
             .next()
             .ok_or_else(|| BusError::DeadLetterNotFound(id.clone()))?;
         let group = fields.get("group").cloned().unwrap_or_default();
-        let position: Position = fields.get("pos").map(|p| p.parse()).transpose()?.unwrap_or_default();
+        let position: Position = fields
+            .get("pos")
+            .map(|p| p.parse())
+            .transpose()?
+            .unwrap_or_default();
         let body = fields.get(FIELD_ENVELOPE).cloned().unwrap_or_default();
-        let retained = !self.xrange(&self.inner.stream, &position.to_string(), &position.to_string(), 1).await?.is_empty();
+        let retained = !self
+            .xrange(
+                &self.inner.stream,
+                &position.to_string(),
+                &position.to_string(),
+                1,
+            )
+            .await?
+            .is_empty();
 
         let mut pipe = redis::pipe();
         pipe.atomic();
@@ -646,7 +726,10 @@ impl EventBus for RedisBus {
             Redrive::Republished
         };
         pipe.cmd("XDEL").arg(&self.inner.dlq).arg(&id).ignore();
-        let () = pipe.query_async(&mut self.conn()).await.map_err(|e| map_group_error(e, &group))?;
+        let () = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(|e| map_group_error(e, &group))?;
         Ok(outcome)
     }
 
@@ -663,7 +746,8 @@ impl EventBus for RedisBus {
         match result {
             Ok(()) => Ok(()),
             Err(error) if is_code(&error, "NOGROUP") || error.to_string().contains("no such key") => {
-                self.ensure_group(group, after.map_or(GroupStart::Oldest, GroupStart::After)).await
+                self.ensure_group(group, after.map_or(GroupStart::Oldest, GroupStart::After))
+                    .await
             }
             Err(error) => Err(error.into()),
         }
@@ -698,7 +782,11 @@ impl EventBus for RedisBus {
                     .and_then(text)
                     .and_then(|t| t.parse().ok())
                     .unwrap_or_default(),
-                pending: fields.get("pending").and_then(int).and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                pending: fields
+                    .get("pending")
+                    .and_then(int)
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));

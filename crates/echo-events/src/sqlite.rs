@@ -6,12 +6,18 @@
 //! writer anyway, and waiting on a tokio mutex is cheaper than spinning on `SQLITE_BUSY`); reads
 //! run in parallel on the pool thanks to WAL. Tails and blocked fetches are woken through a
 //! `watch` channel carrying the newest position, so a published event reaches them in
-//! microseconds instead of a polling interval; they still poll every second as a safety net for
+//! microseconds instead of a polling interval; they still poll every 250 ms as a safety net for
 //! writers in another process.
+//!
+//! In embedded mode all four services run in one process and each opens the bus from its own
+//! configuration; [`SqliteBus::open`] hands them the *same* instance for the same file (a
+//! process-wide registry), so they share the write lock and the wake-ups instead of contending
+//! on `SQLITE_BUSY` and waiting for the safety poll.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -104,14 +110,37 @@ fn time_of(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
+/// Logs open in this process, by canonical path (see the module docs).
+fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<Inner>>> {
+    static OPEN: OnceLock<Mutex<HashMap<PathBuf, Weak<Inner>>>> = OnceLock::new();
+    OPEN.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
 impl SqliteBus {
     /// Opens (creating if needed) the log at `path`, keeping at most `retention_max_len` events.
+    ///
+    /// If this process already has the file open, returns that instance (whose retention, set
+    /// by the first opener, stays in force).
     #[tracing::instrument(skip_all, fields(path = %path.as_ref().display()))]
     pub async fn open(path: impl AsRef<Path>, retention_max_len: u64) -> Result<Self, BusError> {
         let path = path.as_ref().to_path_buf();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
+        let parent = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => parent.to_path_buf(),
+            None => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent)?;
+        let key = std::fs::canonicalize(&parent)?.join(path.file_name().unwrap_or_default());
+        let mut open = registry().lock().await;
+        open.retain(|_, inner| inner.strong_count() > 0);
+        if let Some(inner) = open.get(&key).and_then(Weak::upgrade) {
+            return Ok(Self { inner });
         }
+        let bus = Self::open_new(path, retention_max_len).await?;
+        open.insert(key, Arc::downgrade(&bus.inner));
+        Ok(bus)
+    }
+
+    async fn open_new(path: PathBuf, retention_max_len: u64) -> Result<Self, BusError> {
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -136,7 +165,10 @@ impl SqliteBus {
             inner: Arc::new(Inner {
                 pool,
                 path,
-                write: Mutex::new(WriteState { last_appended_ms, oldest }),
+                write: Mutex::new(WriteState {
+                    last_appended_ms,
+                    oldest,
+                }),
                 newest: newest_tx,
                 retention_max_len: retention_max_len.max(1),
             }),
@@ -190,10 +222,7 @@ impl SqliteBus {
                 row.push_bind(appended_at).push_bind(body.as_str());
             });
             insert.push(" RETURNING pos");
-            let mut chunk_positions: Vec<i64> = insert
-                .build_query_scalar()
-                .fetch_all(&mut *tx)
-                .await?;
+            let mut chunk_positions: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
             // Rows of one INSERT get increasing rowids in VALUES order; RETURNING's row order
             // is not promised, so sort rather than trust it.
             chunk_positions.sort_unstable();
@@ -266,7 +295,13 @@ impl SqliteBus {
             .await?;
             let attempts = u32::try_from(deliveries + 1).unwrap_or(u32::MAX);
             match serde_json::from_str::<Envelope>(&body) {
-                Ok(envelope) => out.push(Delivery { logged: Logged { position: position(pos), envelope }, attempts }),
+                Ok(envelope) => out.push(Delivery {
+                    logged: Logged {
+                        position: position(pos),
+                        envelope,
+                    },
+                    attempts,
+                }),
                 Err(error) => undecodable.push((pos, body, error.to_string(), attempts)),
             }
         }
@@ -300,9 +335,13 @@ impl SqliteBus {
                 let pos: i64 = row.get(0);
                 let body: String = row.get(1);
                 match serde_json::from_str::<Envelope>(&body) {
-                    Ok(envelope) => {
-                        out.push(Delivery { logged: Logged { position: position(pos), envelope }, attempts: 1 })
-                    }
+                    Ok(envelope) => out.push(Delivery {
+                        logged: Logged {
+                            position: position(pos),
+                            envelope,
+                        },
+                        attempts: 1,
+                    }),
                     Err(error) => undecodable.push((pos, body, error.to_string(), 1)),
                 }
             }
@@ -310,7 +349,15 @@ impl SqliteBus {
         // An entry that is not an envelope at all can never be handled: park it at once.
         for (pos, body, error, attempts) in undecodable {
             tracing::warn!(group, pos, %error, "dead-lettering an undecodable entry");
-            insert_dead_letter(&mut tx, group, pos, &body, &format!("undecodable envelope: {error}"), attempts).await?;
+            insert_dead_letter(
+                &mut tx,
+                group,
+                pos,
+                &body,
+                &format!("undecodable envelope: {error}"),
+                attempts,
+            )
+            .await?;
         }
         tx.commit().await?;
         out.sort_by_key(|d| d.logged.position);
@@ -351,7 +398,10 @@ fn decode_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Vec<Logged> {
             let pos: i64 = row.get(0);
             let body: String = row.get(1);
             match serde_json::from_str(&body) {
-                Ok(envelope) => Some(Logged { position: position(pos), envelope }),
+                Ok(envelope) => Some(Logged {
+                    position: position(pos),
+                    envelope,
+                }),
                 Err(error) => {
                     // Readers of the whole log cannot park an entry; groups dead-letter it.
                     tracing::warn!(pos, %error, "skipping an undecodable entry");
@@ -369,22 +419,24 @@ impl EventBus for SqliteBus {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let bodies = events.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?;
+        let bodies = events
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut state = self.inner.write.lock().await;
         let mut tx = self.inner.pool.begin().await?;
         let positions = self.append_locked(&mut state, &mut tx, &bodies).await?;
         tx.commit().await?;
         self.announce(&positions);
-        let over = positions
-            .last()
-            .map(|p| rowid(p.ms) - state.oldest + 1)
-            .unwrap_or(0);
-        let max_len = i64::try_from(self.inner.retention_max_len).unwrap_or(i64::MAX);
         // Like Redis' `MAXLEN ~`: trim in steps of about 1 % so each publish does not pay for it.
-        if over > max_len + (max_len / 100).max(1) {
-            if let Err(error) = self.prune_locked(&mut state).await {
-                tracing::warn!(%error, "pruning the event log failed; will retry on a later publish");
-            }
+        let retained = positions
+            .last()
+            .map_or(0, |p| rowid(p.ms) - state.oldest.max(1) + 1);
+        let max_len = i64::try_from(self.inner.retention_max_len).unwrap_or(i64::MAX);
+        if retained > max_len.saturating_add((max_len / 100).max(1))
+            && let Err(error) = self.prune_locked(&mut state).await
+        {
+            tracing::warn!(%error, "pruning the event log failed; will retry on a later publish");
         }
         Ok(positions)
     }
@@ -482,7 +534,12 @@ impl EventBus for SqliteBus {
     }
 
     #[tracing::instrument(skip_all, fields(group, consumer))]
-    async fn fetch(&self, group: &str, consumer: &str, options: &FetchOptions) -> Result<Vec<Delivery>, BusError> {
+    async fn fetch(
+        &self,
+        group: &str,
+        consumer: &str,
+        options: &FetchOptions,
+    ) -> Result<Vec<Delivery>, BusError> {
         let deadline = Instant::now() + options.block;
         let mut wake = self.inner.newest.subscribe();
         loop {
@@ -520,7 +577,15 @@ impl EventBus for SqliteBus {
         let body = serde_json::to_string(&delivery.logged.envelope)?;
         let _state = self.inner.write.lock().await;
         let mut tx = self.inner.pool.begin().await?;
-        insert_dead_letter(&mut tx, group, rowid(delivery.logged.position.ms), &body, reason, delivery.attempts).await?;
+        insert_dead_letter(
+            &mut tx,
+            group,
+            rowid(delivery.logged.position.ms),
+            &body,
+            reason,
+            delivery.attempts,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -15,7 +15,10 @@ fn consumer_config(group: &str, name: &str) -> ConsumerConfig {
     ConsumerConfig {
         batch: 50,
         max_attempts: 3,
-        backoff: Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(40) },
+        backoff: Backoff {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(40),
+        },
         claim_idle: Duration::from_secs(2),
         block: Duration::from_millis(200),
         ..ConsumerConfig::new(group, name)
@@ -43,7 +46,10 @@ pub async fn read_after_returns_only_events_strictly_after_the_position_up_to_th
     let rest = bus.read_after(Some(positions[9]), 10).await.unwrap();
     let text_cursor: echo_events::Position = positions[3].to_string().parse().unwrap();
 
-    assert_eq!(page.iter().map(|l| l.position).collect::<Vec<_>>(), positions[4..8].to_vec());
+    assert_eq!(
+        page.iter().map(|l| l.position).collect::<Vec<_>>(),
+        positions[4..8].to_vec()
+    );
     assert!(rest.is_empty());
     assert_eq!(text_cursor, positions[3]);
 }
@@ -54,7 +60,10 @@ pub async fn bounds_are_empty_for_an_empty_log_and_then_report_oldest_and_newest
 
     let positions = bus.publish(&events(3)).await.unwrap();
 
-    assert_eq!(bus.bounds().await.unwrap(), (Some(positions[0]), Some(positions[2])));
+    assert_eq!(
+        bus.bounds().await.unwrap(),
+        (Some(positions[0]), Some(positions[2]))
+    );
 }
 
 pub async fn position_at_finds_the_first_event_appended_at_or_after_a_time(backend: Backend) {
@@ -66,7 +75,12 @@ pub async fn position_at_finds_the_first_event_appended_at_or_after_a_time(backe
     let later = bus.publish(&events(2)).await.unwrap();
 
     assert_eq!(bus.position_at(since).await.unwrap(), Some(later[0]));
-    assert_eq!(bus.position_at(Utc::now() + chrono::Duration::seconds(5)).await.unwrap(), None);
+    assert_eq!(
+        bus.position_at(Utc::now() + chrono::Duration::seconds(5))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn every_tail_sees_every_event_published_after_it_started(backend: Backend) {
@@ -96,7 +110,10 @@ pub async fn a_tail_from_an_old_position_replays_the_gap_then_follows_live_event
     let live = bus.publish(&events(2)).await.unwrap();
     let followed = take(&mut tail, 2).await;
 
-    assert_eq!(replayed.iter().map(|l| l.position).collect::<Vec<_>>(), old[2..].to_vec());
+    assert_eq!(
+        replayed.iter().map(|l| l.position).collect::<Vec<_>>(),
+        old[2..].to_vec()
+    );
     assert_eq!(followed.iter().map(|l| l.position).collect::<Vec<_>>(), live);
 }
 
@@ -104,20 +121,32 @@ pub async fn a_group_hands_each_event_to_exactly_one_of_its_consumers(backend: B
     let bus = backend.open().await;
     bus.ensure_group("g", GroupStart::Oldest).await.unwrap();
     let sent = bus.publish(&events(40)).await.unwrap();
-    let options = echo_events::FetchOptions { limit: 15, ..fetch_options(Duration::from_secs(60)) };
+    let options = echo_events::FetchOptions {
+        limit: 15,
+        ..fetch_options(Duration::from_secs(60))
+    };
 
     let mut got = Vec::new();
     for consumer in ["a", "b", "a", "b"] {
         let batch = bus.fetch("g", consumer, &options).await.unwrap();
         assert!(batch.iter().all(|d| d.attempts == 1));
-        bus.ack("g", &batch.iter().map(|d| d.logged.position).collect::<Vec<_>>()).await.unwrap();
+        bus.ack("g", &batch.iter().map(|d| d.logged.position).collect::<Vec<_>>())
+            .await
+            .unwrap();
         got.extend(batch.into_iter().map(|d| d.logged.position));
     }
 
     assert_eq!(got, sent);
     let groups = admin::groups(bus.as_ref()).await.unwrap();
     assert_eq!(groups.len(), 1);
-    assert_eq!((groups[0].name.as_str(), groups[0].pending, groups[0].last_delivered), ("g", 0, sent[39]));
+    assert_eq!(
+        (
+            groups[0].name.as_str(),
+            groups[0].pending,
+            groups[0].last_delivered
+        ),
+        ("g", 0, sent[39])
+    );
 }
 
 pub async fn a_group_created_at_latest_skips_earlier_events(backend: Backend) {
@@ -126,7 +155,10 @@ pub async fn a_group_created_at_latest_skips_earlier_events(backend: Backend) {
     bus.ensure_group("late", GroupStart::Latest).await.unwrap();
     let after = bus.publish(&events(1)).await.unwrap();
 
-    let batch = bus.fetch("late", "c", &fetch_options(Duration::from_secs(60))).await.unwrap();
+    let batch = bus
+        .fetch("late", "c", &fetch_options(Duration::from_secs(60)))
+        .await
+        .unwrap();
 
     assert_eq!(batch.iter().map(|d| d.logged.position).collect::<Vec<_>>(), after);
 }
@@ -138,14 +170,26 @@ pub async fn a_delivery_not_acked_before_a_crash_is_redelivered_after_the_idle_t
     let claim_idle = Duration::from_millis(300);
 
     // Consumer "crashed" fetches both and acks only the first.
-    let first = bus.fetch("g", "crashed", &fetch_options(claim_idle)).await.unwrap();
+    let first = bus
+        .fetch("g", "crashed", &fetch_options(claim_idle))
+        .await
+        .unwrap();
     bus.ack("g", &[first[0].logged.position]).await.unwrap();
-    let too_early = bus.fetch("g", "survivor", &fetch_options(claim_idle)).await.unwrap();
+    let too_early = bus
+        .fetch("g", "survivor", &fetch_options(claim_idle))
+        .await
+        .unwrap();
     tokio::time::sleep(claim_idle + Duration::from_millis(100)).await;
-    let reclaimed = bus.fetch("g", "survivor", &fetch_options(claim_idle)).await.unwrap();
+    let reclaimed = bus
+        .fetch("g", "survivor", &fetch_options(claim_idle))
+        .await
+        .unwrap();
 
     assert_eq!(first.len(), 2);
-    assert!(too_early.is_empty(), "the lease had not expired yet: {too_early:?}");
+    assert!(
+        too_early.is_empty(),
+        "the lease had not expired yet: {too_early:?}"
+    );
     assert_eq!(reclaimed.len(), 1);
     assert_eq!(reclaimed[0].logged.position, sent[1]);
     assert_eq!(reclaimed[0].attempts, 2);
@@ -154,11 +198,16 @@ pub async fn a_delivery_not_acked_before_a_crash_is_redelivered_after_the_idle_t
 pub async fn a_runner_retries_a_failing_handler_with_backoff_until_it_succeeds(backend: Backend) {
     let bus = backend.open().await;
     let flaky = Envelope::new("test.flaky", 1, "test", serde_json::json!({ "fail_times": 2 }));
-    bus.publish(&[flaky.clone()]).await.unwrap();
+    bus.publish(std::slice::from_ref(&flaky)).await.unwrap();
     let recorder = Recorder::new();
     let stop = CancellationToken::new();
 
-    let task = spawn_consumer(bus.clone(), consumer_config("g", "c1"), recorder.clone(), stop.clone());
+    let task = spawn_consumer(
+        bus.clone(),
+        consumer_config("g", "c1"),
+        recorder.clone(),
+        stop.clone(),
+    );
     recorder.wait_for_distinct(1).await;
 
     assert_eq!(recorder.attempts_of(flaky.id), 3);
@@ -171,13 +220,23 @@ pub async fn a_poison_event_goes_to_the_dead_letter_list_after_max_attempts_and_
     backend: Backend,
 ) {
     let bus = backend.open().await;
-    let poison = Envelope::new("test.poison", 1, "test", serde_json::json!({ "fail_times": 1000 }));
+    let poison = Envelope::new(
+        "test.poison",
+        1,
+        "test",
+        serde_json::json!({ "fail_times": 1000 }),
+    );
     let good = event("test.good", 1);
     let positions = bus.publish(&[poison.clone(), good.clone()]).await.unwrap();
     let recorder = Recorder::new();
     let stop = CancellationToken::new();
 
-    let task = spawn_consumer(bus.clone(), consumer_config("g", "c1"), recorder.clone(), stop.clone());
+    let task = spawn_consumer(
+        bus.clone(),
+        consumer_config("g", "c1"),
+        recorder.clone(),
+        stop.clone(),
+    );
     recorder.wait_for_distinct(1).await;
     let dead = within("a dead letter", async {
         loop {
@@ -194,8 +253,15 @@ pub async fn a_poison_event_goes_to_the_dead_letter_list_after_max_attempts_and_
     assert_eq!(recorder.attempts_of(poison.id), 3);
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].envelope.as_ref(), Some(&poison));
-    assert_eq!((dead[0].group.as_str(), dead[0].position, dead[0].attempts), ("g", positions[0], 3));
-    assert!(dead[0].reason.contains("failure 3 of 1000"), "reason: {}", dead[0].reason);
+    assert_eq!(
+        (dead[0].group.as_str(), dead[0].position, dead[0].attempts),
+        ("g", positions[0], 3)
+    );
+    assert!(
+        dead[0].reason.contains("failure 3 of 1000"),
+        "reason: {}",
+        dead[0].reason
+    );
     stop.cancel();
     within("consumer to stop", task).await.unwrap();
 }
@@ -207,7 +273,9 @@ pub async fn a_dead_letter_retried_from_the_admin_list_is_redelivered_to_its_gro
     let positions = bus.publish(&events(1)).await.unwrap();
     let options = fetch_options(Duration::from_secs(60));
     let delivery = bus.fetch("g", "c", &options).await.unwrap().remove(0);
-    bus.dead_letter("g", &delivery, "broken downstream").await.unwrap();
+    bus.dead_letter("g", &delivery, "broken downstream")
+        .await
+        .unwrap();
     let other = bus.fetch("other", "c", &options).await.unwrap();
     bus.ack("other", &[other[0].logged.position]).await.unwrap();
 
@@ -233,7 +301,12 @@ pub async fn an_event_of_an_unknown_version_is_parked_without_retries(backend: B
     let recorder = Recorder::knowing_versions_up_to(1);
     let stop = CancellationToken::new();
 
-    let task = spawn_consumer(bus.clone(), consumer_config("g", "c1"), recorder.clone(), stop.clone());
+    let task = spawn_consumer(
+        bus.clone(),
+        consumer_config("g", "c1"),
+        recorder.clone(),
+        stop.clone(),
+    );
     recorder.wait_for_distinct(1).await;
     let dead = within("the parked event", async {
         loop {
@@ -259,13 +332,20 @@ pub async fn replay_from_a_position_redelivers_from_that_position_inclusive(back
     let positions = bus.publish(&events(6)).await.unwrap();
     let options = fetch_options(Duration::from_secs(60));
     let all = bus.fetch("g", "c", &options).await.unwrap();
-    bus.ack("g", &all.iter().map(|d| d.logged.position).collect::<Vec<_>>()).await.unwrap();
+    bus.ack("g", &all.iter().map(|d| d.logged.position).collect::<Vec<_>>())
+        .await
+        .unwrap();
 
-    let report = admin::replay(bus.as_ref(), "g", ReplayFrom::Position(positions[2])).await.unwrap();
+    let report = admin::replay(bus.as_ref(), "g", ReplayFrom::Position(positions[2]))
+        .await
+        .unwrap();
     let again = bus.fetch("g", "c", &options).await.unwrap();
 
     assert_eq!(report.first, Some(positions[2]));
-    assert_eq!(again.iter().map(|d| d.logged.position).collect::<Vec<_>>(), positions[2..].to_vec());
+    assert_eq!(
+        again.iter().map(|d| d.logged.position).collect::<Vec<_>>(),
+        positions[2..].to_vec()
+    );
 }
 
 pub async fn replay_from_a_time_redelivers_the_events_appended_since(backend: Backend) {
@@ -278,9 +358,13 @@ pub async fn replay_from_a_time_redelivers_the_events_appended_since(backend: Ba
     let later = bus.publish(&events(2)).await.unwrap();
     let options = fetch_options(Duration::from_secs(60));
     let all = bus.fetch("g", "c", &options).await.unwrap();
-    bus.ack("g", &all.iter().map(|d| d.logged.position).collect::<Vec<_>>()).await.unwrap();
+    bus.ack("g", &all.iter().map(|d| d.logged.position).collect::<Vec<_>>())
+        .await
+        .unwrap();
 
-    admin::replay(bus.as_ref(), "g", ReplayFrom::Time(since)).await.unwrap();
+    admin::replay(bus.as_ref(), "g", ReplayFrom::Time(since))
+        .await
+        .unwrap();
     let again = bus.fetch("g", "c", &options).await.unwrap();
 
     assert_eq!(all.len(), 5);
@@ -293,7 +377,12 @@ pub async fn a_restarted_consumer_resumes_after_what_it_acked(backend: Backend) 
     bus.publish(&first).await.unwrap();
     let recorder = Recorder::new();
     let stop = CancellationToken::new();
-    let task = spawn_consumer(bus.clone(), consumer_config("g", "c1"), recorder.clone(), stop.clone());
+    let task = spawn_consumer(
+        bus.clone(),
+        consumer_config("g", "c1"),
+        recorder.clone(),
+        stop.clone(),
+    );
     recorder.wait_for_distinct(10).await;
     stop.cancel();
     within("consumer to stop", task).await.unwrap();
@@ -305,11 +394,19 @@ pub async fn a_restarted_consumer_resumes_after_what_it_acked(backend: Backend) 
     bus.publish(&second).await.unwrap();
     let after_restart = Recorder::new();
     let stop = CancellationToken::new();
-    let task = spawn_consumer(bus.clone(), consumer_config("g", "c1"), after_restart.clone(), stop.clone());
+    let task = spawn_consumer(
+        bus.clone(),
+        consumer_config("g", "c1"),
+        after_restart.clone(),
+        stop.clone(),
+    );
     after_restart.wait_for_distinct(5).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    assert_eq!(after_restart.ids(), second.iter().map(|e| e.id).collect::<Vec<_>>());
+    assert_eq!(
+        after_restart.ids(),
+        second.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
     stop.cancel();
     within("consumer to stop", task).await.unwrap();
 }
@@ -319,10 +416,17 @@ pub async fn a_panicking_handler_is_treated_as_a_retry(backend: Backend) {
     let sent = events(1);
     bus.publish(&sent).await.unwrap();
     let recorder = Recorder::new();
-    recorder.panic_once.store(true, std::sync::atomic::Ordering::SeqCst);
+    recorder
+        .panic_once
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     let stop = CancellationToken::new();
 
-    let task = spawn_consumer(bus.clone(), consumer_config("g", "c1"), recorder.clone(), stop.clone());
+    let task = spawn_consumer(
+        bus.clone(),
+        consumer_config("g", "c1"),
+        recorder.clone(),
+        stop.clone(),
+    );
     recorder.wait_for_distinct(1).await;
 
     assert_eq!(recorder.attempts_of(sent[0].id), 2);
@@ -344,7 +448,11 @@ pub async fn retention_trims_the_oldest_events_and_bounds_show_it(backend: Backe
     assert_eq!(newest, positions.last().copied());
     assert!(oldest > Some(positions[0]), "nothing was trimmed");
     // Redis trims whole radix-tree nodes (`MAXLEN ~`), so allow its slack.
-    assert!(retained.len() >= 50 && retained.len() <= 250, "kept {}", retained.len());
+    assert!(
+        retained.len() >= 50 && retained.len() <= 250,
+        "kept {}",
+        retained.len()
+    );
     assert_eq!(retained.first().map(|l| l.position), oldest);
 }
 
@@ -357,11 +465,19 @@ pub async fn the_outbox_relay_keeps_events_while_the_bus_is_down_and_delivers_th
     let bus = FlakyBus::new(real.clone());
     let stop = CancellationToken::new();
     let config = RelayConfig {
-        backoff: Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(100) },
+        backoff: Backoff {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+        },
         batch: 7,
         ..RelayConfig::default()
     };
-    let (relay, task) = OutboxRelay::spawn_with(OutboxSource::Sqlite(db.clone()), bus.clone(), config, stop.clone());
+    let (relay, task) = OutboxRelay::spawn_with(
+        OutboxSource::Sqlite(db.clone()),
+        bus.clone(),
+        config,
+        stop.clone(),
+    );
     let (_, newest) = real.bounds().await.unwrap();
     let mut tail = real.tail(newest);
 
@@ -369,22 +485,35 @@ pub async fn the_outbox_relay_keeps_events_while_the_bus_is_down_and_delivers_th
     let sent = events(30);
     for chunk in sent.chunks(3) {
         let mut tx = db.begin().await.unwrap();
-        sqlx::query("INSERT INTO notes (body) VALUES ('x')").execute(&mut *tx).await.unwrap();
+        sqlx::query("INSERT INTO notes (body) VALUES ('x')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
         echo_events::outbox::enqueue_sqlite(&mut tx, chunk).await.unwrap();
         tx.commit().await.unwrap();
         relay.notify();
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_outbox").fetch_one(&db).await.unwrap();
+    let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_outbox")
+        .fetch_one(&db)
+        .await
+        .unwrap();
     bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
     let delivered = take(&mut tail, 30).await;
 
     assert_eq!(waiting, 30);
-    assert_eq!(delivered.into_iter().map(|l| l.envelope).collect::<Vec<_>>(), sent);
+    assert_eq!(
+        delivered.into_iter().map(|l| l.envelope).collect::<Vec<_>>(),
+        sent
+    );
     eventually("the outbox to drain", || {
         let db = db.clone();
         async move {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM event_outbox").fetch_one(&db).await.unwrap() == 0
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM event_outbox")
+                .fetch_one(&db)
+                .await
+                .unwrap()
+                == 0
         }
     })
     .await;
@@ -402,11 +531,15 @@ pub async fn an_event_enqueued_in_a_rolled_back_transaction_is_never_published(b
     let mut tail = bus.tail(newest);
 
     let mut tx = db.begin().await.unwrap();
-    echo_events::outbox::enqueue_sqlite(&mut tx, &events(1)).await.unwrap();
+    echo_events::outbox::enqueue_sqlite(&mut tx, &events(1))
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
     let committed = events(1);
     let mut tx = db.begin().await.unwrap();
-    echo_events::outbox::enqueue_sqlite(&mut tx, &committed).await.unwrap();
+    echo_events::outbox::enqueue_sqlite(&mut tx, &committed)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     relay.notify();
 

@@ -60,13 +60,23 @@ impl Drop for TempDir {
 
 /// Where a test's log lives; `open` may be called again to simulate a process restart.
 pub enum Backend {
-    Sqlite { dir: TempDir, retention: u64 },
-    Redis { url: String, prefix: String, retention: u64 },
+    Sqlite {
+        dir: TempDir,
+        retention: u64,
+    },
+    Redis {
+        url: String,
+        prefix: String,
+        retention: u64,
+    },
 }
 
 impl Backend {
     pub fn sqlite() -> Self {
-        Backend::Sqlite { dir: TempDir::new(), retention: 1_000_000 }
+        Backend::Sqlite {
+            dir: TempDir::new(),
+            retention: 1_000_000,
+        }
     }
 
     pub fn redis() -> Self {
@@ -75,7 +85,11 @@ impl Backend {
 
     pub fn redis_at(url: &str) -> Self {
         let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
-        Backend::Redis { url: url.to_owned(), prefix, retention: 1_000_000 }
+        Backend::Redis {
+            url: url.to_owned(),
+            prefix,
+            retention: 1_000_000,
+        }
     }
 
     pub fn with_retention(mut self, max_len: u64) -> Self {
@@ -92,7 +106,11 @@ impl Backend {
                 retention_max_len: *retention,
                 ..BusConfig::default()
             },
-            Backend::Redis { url, prefix, retention } => BusConfig {
+            Backend::Redis {
+                url,
+                prefix,
+                retention,
+            } => BusConfig {
                 url: url.clone(),
                 stream_prefix: prefix.clone(),
                 retention_max_len: *retention,
@@ -110,8 +128,10 @@ impl Drop for Backend {
         if let Backend::Redis { url, prefix, .. } = self {
             // Best effort: the shared Redis should not collect test streams.
             if let Ok(mut conn) = redis::Client::open(url.as_str()).and_then(|c| c.get_connection()) {
-                let _: Result<(), _> =
-                    redis::cmd("DEL").arg(format!("{prefix}:events")).arg(format!("{prefix}:dlq")).query(&mut conn);
+                let _: Result<(), _> = redis::cmd("DEL")
+                    .arg(format!("{prefix}:events"))
+                    .arg(format!("{prefix}:dlq"))
+                    .query(&mut conn);
             }
         }
     }
@@ -126,7 +146,11 @@ pub fn events(n: u64) -> Vec<Envelope> {
 }
 
 pub fn fetch_options(claim_idle: Duration) -> FetchOptions {
-    FetchOptions { limit: 100, claim_idle, block: Duration::from_millis(200) }
+    FetchOptions {
+        limit: 100,
+        claim_idle,
+        block: Duration::from_millis(200),
+    }
 }
 
 /// A handler that records what it handled and can be told to fail.
@@ -147,7 +171,10 @@ impl Recorder {
     }
 
     pub fn knowing_versions_up_to(max: u16) -> Arc<Self> {
-        Arc::new(Self { max_version: Some(max), ..Self::default() })
+        Arc::new(Self {
+            max_version: Some(max),
+            ..Self::default()
+        })
     }
 
     pub fn ids(&self) -> Vec<uuid::Uuid> {
@@ -190,14 +217,24 @@ impl EventHandler for Recorder {
         if self.panic_once.swap(false, Ordering::SeqCst) {
             panic!("handler blew up");
         }
-        if let Some(max) = self.max_version {
-            if event.envelope.version > max {
-                return Err(HandleError::Park(format!("unknown version {}", event.envelope.version)));
-            }
+        if let Some(max) = self.max_version
+            && event.envelope.version > max
+        {
+            return Err(HandleError::Park(format!(
+                "unknown version {}",
+                event.envelope.version
+            )));
         }
-        let fail_times = event.envelope.payload.get("fail_times").and_then(|v| v.as_u64()).unwrap_or(0);
+        let fail_times = event
+            .envelope
+            .payload
+            .get("fail_times")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
         if u64::from(attempt) <= fail_times {
-            return Err(HandleError::Retry(anyhow::anyhow!("failure {attempt} of {fail_times}")));
+            return Err(HandleError::Retry(anyhow::anyhow!(
+                "failure {attempt} of {fail_times}"
+            )));
         }
         self.seen.lock().unwrap().push(event.clone());
         self.changed.notify_waiters();
@@ -225,12 +262,18 @@ pub struct FlakyBus {
 
 impl FlakyBus {
     pub fn new(inner: Arc<dyn EventBus>) -> Arc<Self> {
-        Arc::new(Self { inner, down: AtomicBool::new(false) })
+        Arc::new(Self {
+            inner,
+            down: AtomicBool::new(false),
+        })
     }
 
     fn check(&self) -> Result<(), BusError> {
         if self.down.load(Ordering::SeqCst) {
-            Err(BusError::Io(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "bus is down")))
+            Err(BusError::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "bus is down",
+            )))
         } else {
             Ok(())
         }
@@ -259,7 +302,12 @@ impl EventBus for FlakyBus {
     async fn ensure_group(&self, group: &str, start: GroupStart) -> Result<(), BusError> {
         self.inner.ensure_group(group, start).await
     }
-    async fn fetch(&self, group: &str, consumer: &str, options: &FetchOptions) -> Result<Vec<Delivery>, BusError> {
+    async fn fetch(
+        &self,
+        group: &str,
+        consumer: &str,
+        options: &FetchOptions,
+    ) -> Result<Vec<Delivery>, BusError> {
         self.check()?;
         self.inner.fetch(group, consumer, options).await
     }
@@ -306,7 +354,10 @@ impl PgDatabase {
             .connect(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
             .await
             .unwrap();
-        sqlx::raw_sql(echo_events::outbox::POSTGRES_OUTBOX_DDL).execute(&pool).await.unwrap();
+        sqlx::raw_sql(echo_events::outbox::POSTGRES_OUTBOX_DDL)
+            .execute(&pool)
+            .await
+            .unwrap();
         Self { name, pool }
     }
 
@@ -314,9 +365,12 @@ impl PgDatabase {
         use sqlx::Connection;
         self.pool.close().await;
         if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN_URL).await {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
-                .execute(&mut admin)
-                .await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&mut admin)
+            .await;
             let _ = admin.close().await;
         }
     }
@@ -328,8 +382,15 @@ pub async fn sqlite_service_db(dir: &TempDir) -> sqlx::SqlitePool {
         .filename(dir.path().join("service.db"))
         .create_if_missing(true)
         .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
-    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
-    sqlx::raw_sql(echo_events::outbox::SQLITE_OUTBOX_DDL).execute(&pool).await.unwrap();
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .unwrap();
+    sqlx::raw_sql(echo_events::outbox::SQLITE_OUTBOX_DDL)
+        .execute(&pool)
+        .await
+        .unwrap();
     sqlx::raw_sql("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
         .execute(&pool)
         .await

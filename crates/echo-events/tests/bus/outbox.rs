@@ -12,7 +12,10 @@ use crate::helpers::*;
 fn fast_relay() -> RelayConfig {
     RelayConfig {
         leader_check: Duration::from_millis(100),
-        backoff: Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(200) },
+        backoff: Backoff {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(200),
+        },
         ..RelayConfig::default()
     }
 }
@@ -28,7 +31,10 @@ async fn enqueue(pool: &sqlx::PgPool, events: &[Envelope], commit: bool) {
 }
 
 async fn outbox_len(pool: &sqlx::PgPool) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM event_outbox").fetch_one(pool).await.unwrap()
+    sqlx::query_scalar("SELECT COUNT(*) FROM event_outbox")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 async fn advisory_locks(pool: &sqlx::PgPool) -> i64 {
@@ -46,7 +52,12 @@ async fn postgres_outbox_events_are_published_in_order_and_deleted_and_rolled_ba
     let mut tail = bus.tail(None);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let stop = CancellationToken::new();
-    let (relay, task) = OutboxRelay::spawn_with(OutboxSource::Postgres(db.pool.clone()), bus.clone(), fast_relay(), stop.clone());
+    let (relay, task) = OutboxRelay::spawn_with(
+        OutboxSource::Postgres(db.pool.clone()),
+        bus.clone(),
+        fast_relay(),
+        stop.clone(),
+    );
 
     let committed = events(12);
     enqueue(&db.pool, &events(2), false).await;
@@ -58,7 +69,10 @@ async fn postgres_outbox_events_are_published_in_order_and_deleted_and_rolled_ba
     eventually("the outbox to drain", || outbox_len(&db.pool).then_eq(0)).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    assert_eq!(seen.into_iter().map(|l| l.envelope).collect::<Vec<_>>(), committed);
+    assert_eq!(
+        seen.into_iter().map(|l| l.envelope).collect::<Vec<_>>(),
+        committed
+    );
     assert!(tail.try_recv().is_err(), "a rolled-back event was published");
     stop.cancel();
     within("relay to stop", task).await.unwrap();
@@ -75,7 +89,8 @@ async fn only_one_postgres_relay_is_active_and_a_standby_takes_over_when_it_stop
     let stop_a = CancellationToken::new();
     let stop_b = CancellationToken::new();
     let source = OutboxSource::Postgres(db.pool.clone());
-    let (relay_a, task_a) = OutboxRelay::spawn_with(source.clone(), bus.clone(), fast_relay(), stop_a.clone());
+    let (relay_a, task_a) =
+        OutboxRelay::spawn_with(source.clone(), bus.clone(), fast_relay(), stop_a.clone());
     eventually("relay A to take the lock", || advisory_locks(&db.pool).then_eq(1)).await;
     let (relay_b, task_b) = OutboxRelay::spawn_with(source, bus.clone(), fast_relay(), stop_b.clone());
 
@@ -112,3 +127,38 @@ trait ThenEq: std::future::Future + Sized {
 }
 
 impl<F: std::future::Future> ThenEq for F {}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_commit_wakes_the_active_relay_through_notify_without_waiting_for_the_poll() {
+    let db = PgDatabase::create().await;
+    let backend = Backend::sqlite();
+    let bus = backend.open().await;
+    let mut tail = bus.tail(None);
+    let stop = CancellationToken::new();
+    // A poll far longer than the wait below: only NOTIFY can explain a prompt delivery.
+    let config = RelayConfig {
+        poll: Duration::from_secs(30),
+        ..fast_relay()
+    };
+    let (_relay, task) = OutboxRelay::spawn_with(
+        OutboxSource::Postgres(db.pool.clone()),
+        bus.clone(),
+        config,
+        stop.clone(),
+    );
+    eventually("the relay to take the lock", || {
+        advisory_locks(&db.pool).then_eq(1)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Committed by "another replica": nobody calls notify() on this relay's handle.
+    let sent = events(1);
+    enqueue(&db.pool, &sent, true).await;
+    let seen = tokio::time::timeout(Duration::from_secs(3), tail.recv()).await;
+
+    assert_eq!(seen.ok().flatten().map(|l| l.envelope), Some(sent[0].clone()));
+    stop.cancel();
+    within("relay to stop", task).await.unwrap();
+    db.drop_now().await;
+}

@@ -19,8 +19,16 @@ struct PrivateRedis {
 
 impl PrivateRedis {
     async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut redis = Self { port, dir: TempDir::new(), child: None };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = Self {
+            port,
+            dir: TempDir::new(),
+            child: None,
+        };
         redis.spawn().await;
         redis
     }
@@ -45,7 +53,9 @@ impl PrivateRedis {
         eventually("the private redis to accept connections", || {
             let url = url.clone();
             async move {
-                let Ok(client) = redis::Client::open(url.as_str()) else { return false };
+                let Ok(client) = redis::Client::open(url.as_str()) else {
+                    return false;
+                };
                 match client.get_multiplexed_async_connection().await {
                     Ok(mut conn) => redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok(),
                     Err(_) => false,
@@ -72,16 +82,26 @@ async fn consumers_and_the_outbox_relay_catch_up_with_nothing_lost_after_redis_i
     let db = sqlite_service_db(&service_dir).await;
     let stop = CancellationToken::new();
     let relay_config = RelayConfig {
-        backoff: Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(200) },
+        backoff: Backoff {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(200),
+        },
         ..RelayConfig::default()
     };
-    let (relay, relay_task) =
-        OutboxRelay::spawn_with(OutboxSource::Sqlite(db.clone()), bus.clone(), relay_config, stop.clone());
+    let (relay, relay_task) = OutboxRelay::spawn_with(
+        OutboxSource::Sqlite(db.clone()),
+        bus.clone(),
+        relay_config,
+        stop.clone(),
+    );
     let recorder = Recorder::new();
     let consumer_config = ConsumerConfig {
         block: Duration::from_millis(300),
         claim_idle: Duration::from_secs(1),
-        backoff: Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(200) },
+        backoff: Backoff {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(200),
+        },
         ..ConsumerConfig::new("indexer", "c1")
     };
     let consumer = spawn_consumer(bus.clone(), consumer_config, recorder.clone(), stop.clone());
@@ -107,7 +127,10 @@ async fn consumers_and_the_outbox_relay_catch_up_with_nothing_lost_after_redis_i
         enqueue(chunk.to_vec()).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_outbox").fetch_one(&db).await.unwrap();
+    let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_outbox")
+        .fetch_one(&db)
+        .await
+        .unwrap();
     server.spawn().await;
     recorder.wait_for_distinct(40).await;
 

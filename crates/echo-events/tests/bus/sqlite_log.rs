@@ -12,20 +12,33 @@ async fn the_embedded_log_keeps_events_groups_pending_deliveries_and_dead_letter
     let bus = backend.open().await;
     bus.ensure_group("g", GroupStart::Oldest).await.unwrap();
     let positions = bus.publish(&events(3)).await.unwrap();
-    let options = FetchOptions { limit: 2, claim_idle: Duration::from_millis(100), block: Duration::ZERO };
+    let options = FetchOptions {
+        limit: 2,
+        claim_idle: Duration::from_millis(100),
+        block: Duration::ZERO,
+    };
     let fetched = bus.fetch("g", "c", &options).await.unwrap();
     bus.dead_letter("g", &fetched[0], "bad").await.unwrap();
     drop(bus);
 
     let bus = backend.open().await;
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let after_restart = bus.fetch("g", "c", &FetchOptions { limit: 10, ..options }).await.unwrap();
+    let after_restart = bus
+        .fetch("g", "c", &FetchOptions { limit: 10, ..options })
+        .await
+        .unwrap();
 
-    assert_eq!(bus.bounds().await.unwrap(), (Some(positions[0]), Some(positions[2])));
+    assert_eq!(
+        bus.bounds().await.unwrap(),
+        (Some(positions[0]), Some(positions[2]))
+    );
     assert_eq!(bus.dead_letters(Some("g"), 10).await.unwrap().len(), 1);
     // The unacked second event comes back (lease expired), then the third, never fetched before.
     assert_eq!(
-        after_restart.iter().map(|d| (d.logged.position, d.attempts)).collect::<Vec<_>>(),
+        after_restart
+            .iter()
+            .map(|d| (d.logged.position, d.attempts))
+            .collect::<Vec<_>>(),
         vec![(positions[1], 2), (positions[2], 1)]
     );
 }
@@ -63,7 +76,10 @@ async fn an_embedded_tail_sees_a_published_event_within_a_few_milliseconds() {
     latencies.sort();
 
     let median = latencies[latencies.len() / 2];
-    println!("embedded publish→tail median {median:?}, max {:?}", latencies.last());
+    println!(
+        "embedded publish→tail median {median:?}, max {:?}",
+        latencies.last()
+    );
     assert!(median < Duration::from_millis(20), "median {median:?}");
 }
 
@@ -103,3 +119,23 @@ async fn a_redis_tail_sees_a_published_event_quickly() {
 
 #[allow(dead_code)]
 fn uses(_: &dyn EventBus) {}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_opening_the_same_embedded_log_in_one_process_share_one_instance_and_its_wake_ups() {
+    let backend = Backend::sqlite();
+    let producer = backend.open().await;
+    let hub = backend.open().await;
+    let mut tail = hub.tail(None);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let started = Instant::now();
+    producer.publish(&events(1)).await.unwrap();
+    take(&mut tail, 1).await;
+
+    // Well under the 250 ms safety poll: the publish woke the other service's tail directly.
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "took {:?}",
+        started.elapsed()
+    );
+}
