@@ -14,6 +14,52 @@
 //! consumer-group vocabulary; [`sqlite`] and [`redis`] implement it; [`consumer`] runs a handler
 //! over a group; [`outbox`] is the producer side; [`admin`] holds the operations behind the
 //! `echo-server events` commands; [`error`] is the one error type.
+//!
+//! ```no_run
+//! # async fn demo(db: sqlx::SqlitePool) -> anyhow::Result<()> {
+//! use std::sync::Arc;
+//! use echo_events::{outbox, ConsumerConfig, Envelope, EventHandler, HandleError, Logged};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! let bus = echo_events::connect("sqlite://data/events.db").await?;
+//! let shutdown = CancellationToken::new();
+//!
+//! // Producer: enqueue inside the transaction of the change, then wake the relay.
+//! let (relay, _task) = outbox::OutboxRelay::spawn(outbox::OutboxSource::Sqlite(db.clone()), bus.clone(), shutdown.clone());
+//! let mut tx = db.begin().await?;
+//! // … the change itself …
+//! let event = Envelope::new("message.created", 1, "message-service", serde_json::json!({"id": "…"}));
+//! outbox::enqueue_sqlite(&mut tx, &[event]).await?;
+//! tx.commit().await?;
+//! relay.notify();
+//!
+//! // Consumer: idempotent, parks what it cannot read.
+//! struct Indexer;
+//! #[async_trait::async_trait]
+//! impl EventHandler for Indexer {
+//!     async fn handle(&self, event: &Logged) -> Result<(), HandleError> {
+//!         match (event.envelope.kind.as_str(), event.envelope.version) {
+//!             ("message.created", 1) => Ok(()), // upsert keyed by the message id
+//!             (_, v) if v > 1 => Err(HandleError::Park(format!("unknown version {v}"))),
+//!             _ => Ok(()),
+//!         }
+//!     }
+//! }
+//! let config = ConsumerConfig::new("ai-indexer", "replica-1");
+//! echo_events::spawn_consumer(bus.clone(), config, Arc::new(Indexer), shutdown.clone());
+//!
+//! // Live fan-out for the WebSocket hub, from an exact position.
+//! let (_, newest) = bus.bounds().await?;
+//! let mut live = bus.tail(newest);
+//! while let Some(logged) = live.recv().await { let _ = logged.position; }
+//! # Ok(()) }
+//! ```
+//!
+//! Things every user must know:
+//! - Delivery is at least once (redelivery after a crash, outbox duplicates after a relay
+//!   crash): deduplicate on [`Envelope::id`] or make the effect idempotent.
+//! - Positions are comparable only within one backend; they are opaque cursors for clients.
+//! - A cursor older than `bounds().0` has been trimmed: the caller must resynchronise.
 
 pub mod admin;
 pub mod bus;

@@ -58,7 +58,7 @@ type Entry = (Position, HashMap<String, String>);
 impl RedisBus {
     /// Connects to `url` (`redis://host:port/db`). The connection is made lazily, so this
     /// succeeds while Redis is down; commands fail until it is back.
-    #[tracing::instrument(skip_all, fields(prefix))]
+    #[tracing::instrument(skip_all, fields(prefix = %prefix))]
     pub async fn connect(url: &str, prefix: &str, retention_max_len: u64) -> Result<Self, BusError> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
@@ -436,7 +436,7 @@ impl EventBus for RedisBus {
         ids.iter().map(|id| id.parse()).collect()
     }
 
-    #[tracing::instrument(skip_all, fields(after = ?after, limit))]
+    #[tracing::instrument(skip_all, fields(after = ?after, limit = limit))]
     async fn read_after(&self, after: Option<Position>, limit: usize) -> Result<Vec<Logged>, BusError> {
         let start = after.map(|p| format!("({p}")).unwrap_or_else(|| "-".to_owned());
         let entries = self.xrange(&self.inner.stream, &start, "+", limit.max(1)).await?;
@@ -479,7 +479,7 @@ impl EventBus for RedisBus {
         rx
     }
 
-    #[tracing::instrument(skip_all, fields(group, start = ?start))]
+    #[tracing::instrument(skip_all, fields(group = %group, start = ?start))]
     async fn ensure_group(&self, group: &str, start: GroupStart) -> Result<(), BusError> {
         let id = match start {
             GroupStart::Oldest => "0".to_owned(),
@@ -500,7 +500,7 @@ impl EventBus for RedisBus {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(group, consumer))]
+    #[tracing::instrument(skip_all, fields(group = %group, consumer = %consumer))]
     async fn fetch(
         &self,
         group: &str,
@@ -614,7 +614,7 @@ impl EventBus for RedisBus {
         Ok(out)
     }
 
-    #[tracing::instrument(skip_all, fields(group, count = positions.len()))]
+    #[tracing::instrument(skip_all, fields(group = %group, count = positions.len()))]
     async fn ack(&self, group: &str, positions: &[Position]) -> Result<(), BusError> {
         if positions.is_empty() {
             return Ok(());
@@ -628,14 +628,14 @@ impl EventBus for RedisBus {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(group, position = %delivery.logged.position))]
+    #[tracing::instrument(skip_all, fields(group = %group, position = %delivery.logged.position))]
     async fn dead_letter(&self, group: &str, delivery: &Delivery, reason: &str) -> Result<(), BusError> {
         let body = serde_json::to_string(&delivery.logged.envelope)?;
         self.dead_letter_raw(group, delivery.logged.position, &body, reason, delivery.attempts)
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(group, limit))]
+    #[tracing::instrument(skip_all, fields(group = ?group, limit = limit))]
     async fn dead_letters(&self, group: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>, BusError> {
         let mut out = Vec::new();
         let mut start = "-".to_owned();
@@ -733,39 +733,38 @@ impl EventBus for RedisBus {
         Ok(outcome)
     }
 
-    #[tracing::instrument(skip_all, fields(group, after = ?after))]
+    #[tracing::instrument(skip_all, fields(group = %group, after = ?after))]
     async fn reset_group(&self, group: &str, after: Option<Position>) -> Result<(), BusError> {
+        // Creating first (a no-op for an existing group) makes SETID work on a fresh stream too.
+        let start = after.map_or(GroupStart::Oldest, GroupStart::After);
+        self.ensure_group(group, start).await?;
         let id = after.map(|p| p.to_string()).unwrap_or_else(|| "0".to_owned());
-        let result: Result<(), redis::RedisError> = redis::cmd("XGROUP")
+        let () = redis::cmd("XGROUP")
             .arg("SETID")
             .arg(&self.inner.stream)
             .arg(group)
             .arg(&id)
             .query_async(&mut self.conn())
-            .await;
-        match result {
-            Ok(()) => Ok(()),
-            Err(error) if is_code(&error, "NOGROUP") || error.to_string().contains("no such key") => {
-                self.ensure_group(group, after.map_or(GroupStart::Oldest, GroupStart::After))
-                    .await
-            }
-            Err(error) => Err(error.into()),
-        }
+            .await
+            .map_err(|e| map_group_error(e, group))?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all)]
     async fn groups(&self) -> Result<Vec<GroupInfo>, BusError> {
-        let result: Result<Value, redis::RedisError> = redis::cmd("XINFO")
+        // XINFO fails on a missing key; no stream yet simply means no groups yet.
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(&self.inner.stream)
+            .query_async(&mut self.conn())
+            .await?;
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        let value: Value = redis::cmd("XINFO")
             .arg("GROUPS")
             .arg(&self.inner.stream)
             .query_async(&mut self.conn())
-            .await;
-        let value = match result {
-            Ok(value) => value,
-            // No stream yet means no groups yet.
-            Err(error) if error.to_string().contains("no such key") => return Ok(Vec::new()),
-            Err(error) => return Err(error.into()),
-        };
+            .await?;
         let Value::Array(groups) = value else {
             return Err(unexpected("XINFO GROUPS reply", &value));
         };

@@ -441,7 +441,7 @@ impl EventBus for SqliteBus {
         Ok(positions)
     }
 
-    #[tracing::instrument(skip_all, fields(after = ?after, limit))]
+    #[tracing::instrument(skip_all, fields(after = ?after, limit = limit))]
     async fn read_after(&self, after: Option<Position>, limit: usize) -> Result<Vec<Logged>, BusError> {
         let rows = sqlx::query("SELECT pos, body FROM bus_events WHERE pos > $1 ORDER BY pos LIMIT $2")
             .bind(after.map(|p| rowid(p.ms)).unwrap_or(0))
@@ -517,7 +517,7 @@ impl EventBus for SqliteBus {
         rx
     }
 
-    #[tracing::instrument(skip_all, fields(group, start = ?start))]
+    #[tracing::instrument(skip_all, fields(group = %group, start = ?start))]
     async fn ensure_group(&self, group: &str, start: GroupStart) -> Result<(), BusError> {
         let _state = self.inner.write.lock().await;
         let last = match start {
@@ -533,7 +533,7 @@ impl EventBus for SqliteBus {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(group, consumer))]
+    #[tracing::instrument(skip_all, fields(group = %group, consumer = %consumer))]
     async fn fetch(
         &self,
         group: &str,
@@ -557,7 +557,7 @@ impl EventBus for SqliteBus {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(group, count = positions.len()))]
+    #[tracing::instrument(skip_all, fields(group = %group, count = positions.len()))]
     async fn ack(&self, group: &str, positions: &[Position]) -> Result<(), BusError> {
         let _state = self.inner.write.lock().await;
         let mut tx = self.inner.pool.begin().await?;
@@ -572,7 +572,7 @@ impl EventBus for SqliteBus {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(group, position = %delivery.logged.position))]
+    #[tracing::instrument(skip_all, fields(group = %group, position = %delivery.logged.position))]
     async fn dead_letter(&self, group: &str, delivery: &Delivery, reason: &str) -> Result<(), BusError> {
         let body = serde_json::to_string(&delivery.logged.envelope)?;
         let _state = self.inner.write.lock().await;
@@ -590,7 +590,7 @@ impl EventBus for SqliteBus {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(group, limit))]
+    #[tracing::instrument(skip_all, fields(group = ?group, limit = limit))]
     async fn dead_letters(&self, group: Option<&str>, limit: usize) -> Result<Vec<DeadLetter>, BusError> {
         let rows = sqlx::query(
             "SELECT id, grp, pos, body, reason, attempts, failed_at_ms FROM bus_dead_letters
@@ -658,7 +658,7 @@ impl EventBus for SqliteBus {
         Ok(outcome)
     }
 
-    #[tracing::instrument(skip_all, fields(group, after = ?after))]
+    #[tracing::instrument(skip_all, fields(group = %group, after = ?after))]
     async fn reset_group(&self, group: &str, after: Option<Position>) -> Result<(), BusError> {
         let _state = self.inner.write.lock().await;
         sqlx::query(

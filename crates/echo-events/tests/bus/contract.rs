@@ -348,6 +348,26 @@ pub async fn replay_from_a_position_redelivers_from_that_position_inclusive(back
     );
 }
 
+pub async fn replaying_a_group_that_does_not_exist_yet_creates_it_at_that_point(backend: Backend) {
+    let bus = backend.open().await;
+    assert!(admin::groups(bus.as_ref()).await.unwrap().is_empty());
+    let positions = bus.publish(&events(4)).await.unwrap();
+
+    admin::replay(bus.as_ref(), "new", ReplayFrom::Position(positions[1]))
+        .await
+        .unwrap();
+    let got = bus
+        .fetch("new", "c", &fetch_options(Duration::from_secs(60)))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        got.iter().map(|d| d.logged.position).collect::<Vec<_>>(),
+        positions[1..].to_vec()
+    );
+    assert_eq!(admin::groups(bus.as_ref()).await.unwrap()[0].pending, 3);
+}
+
 pub async fn replay_from_a_time_redelivers_the_events_appended_since(backend: Backend) {
     let bus = backend.open().await;
     bus.ensure_group("g", GroupStart::Oldest).await.unwrap();
@@ -589,6 +609,7 @@ contract!(
     an_event_of_an_unknown_version_is_parked_without_retries,
     replay_from_a_position_redelivers_from_that_position_inclusive,
     replay_from_a_time_redelivers_the_events_appended_since,
+    replaying_a_group_that_does_not_exist_yet_creates_it_at_that_point,
     a_restarted_consumer_resumes_after_what_it_acked,
     a_panicking_handler_is_treated_as_a_retry,
     retention_trims_the_oldest_events_and_bounds_show_it,

@@ -126,7 +126,8 @@ async fn consumers_and_the_outbox_relay_catch_up_with_nothing_lost_after_redis_i
     for chunk in during.chunks(5) {
         enqueue(chunk.to_vec()).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Long enough for the connection manager to exhaust its quick reconnect attempts.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_outbox")
         .fetch_one(&db)
         .await
