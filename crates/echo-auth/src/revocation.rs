@@ -1,0 +1,73 @@
+//! Revoked sessions. A revocation only needs to outlive the access tokens of its session (they
+//! expire within the access-token lifetime); after that the refresh token, checked by user-service
+//! against its database, is what keeps the session dead.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use uuid::Uuid;
+
+#[async_trait]
+pub trait Revocations: Send + Sync + 'static {
+    /// Marks a session revoked for at least `ttl`.
+    async fn revoke(&self, session: Uuid, ttl: Duration) -> anyhow::Result<()>;
+    /// Whether the session was revoked.
+    async fn is_revoked(&self, session: Uuid) -> anyhow::Result<bool>;
+}
+
+/// For one process (embedded mode): user-service and every verifier share one instance.
+#[derive(Default)]
+pub struct MemoryRevocations {
+    until: Mutex<HashMap<Uuid, Instant>>,
+}
+
+#[async_trait]
+impl Revocations for MemoryRevocations {
+    async fn revoke(&self, session: Uuid, ttl: Duration) -> anyhow::Result<()> {
+        let now = Instant::now();
+        let mut until = self.until.lock().map_err(|_| anyhow::anyhow!("revocation set poisoned"))?;
+        // Forget what has expired, so the set stays the size of the recent revocations.
+        until.retain(|_, expires| *expires > now);
+        until.insert(session, now + ttl);
+        Ok(())
+    }
+
+    async fn is_revoked(&self, session: Uuid) -> anyhow::Result<bool> {
+        let until = self.until.lock().map_err(|_| anyhow::anyhow!("revocation set poisoned"))?;
+        Ok(until.get(&session).is_some_and(|expires| *expires > Instant::now()))
+    }
+}
+
+/// Shared by replicas (scaled mode): one key per revoked session, expiring by itself.
+pub struct RedisRevocations {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisRevocations {
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url).context("parsing the Redis URL")?;
+        let conn = ConnectionManager::new(client).await.context("connecting to Redis")?;
+        Ok(Self { conn, prefix: format!("{prefix}:revoked:") })
+    }
+}
+
+#[async_trait]
+impl Revocations for RedisRevocations {
+    async fn revoke(&self, session: Uuid, ttl: Duration) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: () = conn.pset_ex(format!("{}{session}", self.prefix), 1u8, millis).await.context("recording a revocation")?;
+        Ok(())
+    }
+
+    async fn is_revoked(&self, session: Uuid) -> anyhow::Result<bool> {
+        let mut conn = self.conn.clone();
+        conn.exists(format!("{}{session}", self.prefix)).await.context("checking a revocation")
+    }
+}
