@@ -84,7 +84,7 @@ mod millis {
     }
 }
 
-/// How a consumer runs. `group` names the consumer group (one per consuming service and purpose,
+/// How a consumer runs (durations are whole milliseconds in configuration files). `group` names the consumer group (one per consuming service and purpose,
 /// e.g. `"ai-indexer"`); `consumer_name` must be unique among the group's live consumers (e.g. the
 /// replica's host name), and stable across restarts if pending deliveries should come back to it.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
