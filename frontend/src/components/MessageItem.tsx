@@ -1,4 +1,5 @@
 import { memo, useMemo, useState } from 'react';
+import { createPortal } from 'react-dom';
 import type { FileInfo } from '../api/types';
 import { errorMessage } from '../api/client';
 import { emojiChar } from '../lib/emoji';
@@ -42,7 +43,7 @@ export const MessageItem = memo(function MessageItem({ messageId, grouped, highl
   const setEditing = useUi((s) => s.setEditing);
   const openPanel = useUi((s) => s.openPanel);
   const ctx = useMentionContext();
-  const [picker, setPicker] = useState(false);
+  const [picker, setPicker] = useState<{ top: number; left: number } | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
 
   if (!m) return null;
@@ -148,7 +149,7 @@ export const MessageItem = memo(function MessageItem({ messageId, grouped, highl
 
       {!pending && !m.deleted && !editing && (
         <div className="absolute -top-3 right-4 hidden items-center rounded-md border border-zinc-200 bg-white shadow-sm group-focus-within:flex group-hover:flex dark:border-zinc-700 dark:bg-zinc-800" role="toolbar" aria-label="Message actions" data-testid="message-toolbar">
-          <button type="button" className="icon-btn" aria-label="Add reaction" title="Add reaction" onClick={() => setPicker((p) => !p)} data-testid="add-reaction">
+          <button type="button" className="icon-btn" aria-label="Add reaction" title="Add reaction" onClick={(e) => setPicker((p) => (p ? null : pickerPosition(e.currentTarget)))} data-testid="add-reaction">
             <Icon name="smile" />
           </button>
           {!inThread && (
@@ -180,20 +181,33 @@ export const MessageItem = memo(function MessageItem({ messageId, grouped, highl
           )}
         </div>
       )}
-      {picker && (
-        <div className="absolute top-5 right-4 z-20">
-          <EmojiPicker
-            onPick={(name) => {
-              setPicker(false);
-              void run(toggleReaction(m.id, name));
-            }}
-            onClose={() => setPicker(false)}
-          />
-        </div>
-      )}
+      {picker &&
+        // A fixed popover in <body>: inside the virtualized row it would be clipped and would resize the list.
+        createPortal(
+          <div className="fixed z-50" style={{ top: picker.top, left: picker.left }}>
+            <EmojiPicker
+              onPick={(name) => {
+                setPicker(null);
+                void run(toggleReaction(m.id, name));
+              }}
+              onClose={() => setPicker(null)}
+            />
+          </div>,
+          document.body,
+        )}
     </div>
   );
 });
+
+const PICKER_W = 288;
+const PICKER_H = 280;
+
+function pickerPosition(button: HTMLElement): { top: number; left: number } {
+  const r = button.getBoundingClientRect();
+  const left = Math.max(8, Math.min(r.right - PICKER_W, window.innerWidth - PICKER_W - 8));
+  const top = r.bottom + PICKER_H + 8 < window.innerHeight ? r.bottom + 4 : Math.max(8, r.top - PICKER_H - 4);
+  return { top, left };
+}
 
 function EditBox({ initial, onSave, onCancel }: { initial: string; onSave: (text: string) => Promise<void>; onCancel: () => void }) {
   const [text, setText] = useState(initial);

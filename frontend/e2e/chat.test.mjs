@@ -1,0 +1,223 @@
+// Two people chat in real time through the real server and two browser contexts.
+// Run: ECHO_URL=http://127.0.0.1:8080 node --test e2e/
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ARTIFACTS, BASE_URL, launchBrowser, makePng, requireServer, unique, watchDialogs } from './support/env.mjs';
+import { message, openChannel, registerViaUi, send } from './support/ui.mjs';
+
+const T = { timeout: 60_000 };
+
+describe('two users chatting in real time', { timeout: 10 * 60_000 }, () => {
+  let browser;
+  let ctxA, ctxB, a, b;
+  const dialogs = [];
+  const alice = { displayName: 'Alice E2E', email: `${unique('alice')}@example.com`, password: 'correct-horse-battery' };
+  const bob = { displayName: 'Bob E2E', email: `${unique('bob')}@example.com`, password: 'correct-horse-battery' };
+  const channel = unique('chat-');
+  let inviteUrl;
+
+  before(async () => {
+    await requireServer();
+    browser = await launchBrowser();
+    ctxA = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    ctxB = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    a = await ctxA.newPage();
+    b = await ctxB.newPage();
+    watchDialogs(a, dialogs);
+    watchDialogs(b, dialogs);
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('Alice registers, creates a workspace and a channel', T, async () => {
+    await registerViaUi(a, BASE_URL, alice);
+    await a.getByTestId('workspace-name-input').fill(unique('Team '));
+    await a.getByTestId('create-workspace-submit').click();
+    await a.getByTestId('channel-title').filter({ hasText: 'general' }).waitFor();
+    await a.getByTestId('add-channel').click();
+    await a.getByTestId('channel-name-input').fill(channel);
+    await a.getByTestId('create-channel-submit').click();
+    await a.getByTestId('channel-title').filter({ hasText: channel }).waitFor();
+  });
+
+  it('Alice creates an invite link and Bob joins through it after registering', T, async () => {
+    await a.getByTestId('invite-button').click();
+    await a.getByTestId('create-invite').click();
+    inviteUrl = await a.getByTestId('invite-link').inputValue();
+    assert.match(inviteUrl, /\/invite\/[^/]+$/);
+    await a.keyboard.press('Escape');
+
+    // Opening the invite logged out leads to sign-in, then back to the invite.
+    await b.goto(inviteUrl);
+    await b.waitForURL(/\/login$/);
+    await b.getByRole('link', { name: 'Create an account' }).click();
+    await b.locator('input[name="display_name"]').fill(bob.displayName);
+    await b.locator('input[name="email"]').fill(bob.email);
+    await b.locator('input[name="password"]').fill(bob.password);
+    await b.locator('form button[type="submit"]').click();
+    await b.getByTestId('channel-title').filter({ hasText: 'general' }).waitFor();
+
+    await b.getByTestId('browse-channels').click();
+    await b.locator(`[data-testid="browse-channel"][data-channel-name="${channel}"]`).getByRole('button', { name: 'Join' }).click();
+    await b.getByTestId('channel-title').filter({ hasText: channel }).waitFor();
+  });
+
+  it('messages appear live on the other side, with typing indicators', T, async () => {
+    await send(a, 'hello from alice');
+    await message(b, 'hello from alice').waitFor();
+
+    await b.getByTestId('composer-input').fill('typing something');
+    await a.getByTestId('typing-indicator').filter({ hasText: 'Bob E2E is typing' }).waitFor();
+    await b.getByTestId('composer-input').fill('');
+    await send(b, 'hi alice, bob here');
+    await message(a, 'hi alice, bob here').waitFor();
+  });
+
+  it('unread badges move for a channel that is not open', T, async () => {
+    await openChannel(b, 'general');
+    await openChannel(a, 'general');
+    await send(a, 'general news');
+    await message(b, 'general news').waitFor();
+    await openChannel(a, channel);
+    await send(a, 'ping in the side channel');
+    const link = b.locator(`[data-testid="channel-link"][data-channel-name="${channel}"]`);
+    await b.waitForFunction((name) => Number(document.querySelector(`[data-testid="channel-link"][data-channel-name="${name}"]`)?.getAttribute('data-unread')) > 0, channel);
+    await link.click();
+    await message(b, 'ping in the side channel').waitFor();
+    await b.waitForFunction((name) => document.querySelector(`[data-testid="channel-link"][data-channel-name="${name}"]`)?.getAttribute('data-unread') === '0', channel);
+  });
+
+  it('reactions show up for both people', T, async () => {
+    const target = message(a, 'hi alice, bob here');
+    await target.hover();
+    await target.getByTestId('add-reaction').click();
+    await a.getByTestId('emoji-tada').click();
+    await message(b, 'hi alice, bob here').locator('[data-testid="reaction"]').filter({ hasText: '🎉' }).waitFor();
+    const count = await message(b, 'hi alice, bob here').getByTestId('reaction-count').first().textContent();
+    assert.equal(count, '1');
+  });
+
+  it('a thread reply is visible in the thread panel on both sides', T, async () => {
+    const root = message(b, 'hello from alice');
+    await root.hover();
+    await root.getByTestId('reply-in-thread').click();
+    const thread = b.getByTestId('thread-panel');
+    await send(b, 'replying in a thread', thread);
+    await message(a, 'hello from alice').getByTestId('thread-replies').filter({ hasText: '1 reply' }).waitFor();
+    await message(a, 'hello from alice').getByTestId('thread-replies').click();
+    await message(a.getByTestId('thread-panel'), 'replying in a thread').waitFor();
+    await a.keyboard.press('Escape');
+    await a.getByTestId('thread-panel').waitFor({ state: 'detached' });
+  });
+
+  it('an uploaded image is previewed for the other person', T, async () => {
+    await a.getByTestId('file-input').setInputFiles({ name: 'swatch.png', mimeType: 'image/png', buffer: makePng(96, 64, [74, 21, 75]) });
+    await a.getByTestId('upload').waitFor();
+    await a.waitForFunction(() => !document.querySelector('[data-testid="send-button"]')?.hasAttribute('disabled') || false, null, { timeout: 20_000 }).catch(() => undefined);
+    await send(a, 'here is the swatch');
+    const attachment = message(b, 'here is the swatch').locator('[data-testid="attachment"][data-file-name="swatch.png"]');
+    await attachment.waitFor();
+    await attachment.locator('img[src^="blob:"]').waitFor({ timeout: 15_000 });
+  });
+
+  it('search finds a message, highlights the match and jumps to it', T, async () => {
+    await b.getByTestId('search-input').fill('swatch');
+    await b.getByTestId('search-input').press('Enter');
+    const result = b.getByTestId('search-result').first();
+    await result.waitFor();
+    const marked = await result.locator('mark').allTextContents();
+    assert.ok(marked.some((t) => t.toLowerCase().includes('swatch')), `expected a highlighted match, got ${JSON.stringify(marked)}`);
+    await result.click();
+    await b.locator('[data-testid="message"].flash', { hasText: 'here is the swatch' }).waitFor();
+  });
+
+  it('a person who went offline sees every missed message after reconnecting, without reloading', T, async () => {
+    await ctxB.setOffline(true);
+    await b.getByTestId('reconnecting-banner').waitFor({ timeout: 30_000 });
+    const missed = ['missed one', 'missed two', 'missed three'];
+    for (const text of missed) await send(a, text);
+    await ctxB.setOffline(false);
+    for (const text of missed) await message(b, text).waitFor({ timeout: 30_000 });
+    await b.getByTestId('reconnecting-banner').waitFor({ state: 'detached', timeout: 30_000 });
+    const texts = await b.getByTestId('message-text').allTextContents();
+    const order = missed.map((t) => texts.findIndex((x) => x.includes(t)));
+    assert.deepEqual([...order].sort((x, y) => x - y), order, 'missed messages arrive in order');
+  });
+
+  it('stored XSS in a message, a display name and a file name renders as text', T, async () => {
+    const payload = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+    await a.getByTestId('profile-button').click();
+    await a.getByTestId('profile-display_name').fill(`<img src=x onerror=alert(3)>`);
+    await a.getByTestId('save-profile').click();
+    await a.getByRole('status').filter({ hasText: 'Profile saved' }).waitFor();
+    await a.keyboard.press('Escape');
+
+    await a.getByTestId('file-input').setInputFiles({ name: '<img src=x onerror=alert(4)>.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await a.getByTestId('upload').waitFor();
+    await send(a, payload);
+
+    const evil = message(b, '<script>alert(2)</script>');
+    await evil.waitFor();
+    assert.equal(await evil.getByTestId('message-text').textContent(), payload);
+    await b.locator('[data-testid="message-author"]', { hasText: '<img src=x onerror=alert(3)>' }).first().waitFor();
+    await evil.locator('[data-testid="attachment"]').waitFor();
+    assert.match(await evil.locator('[data-testid="attachment"]').textContent(), /<img src=x onerror=alert\(4\)>\.txt/);
+    for (const page of [a, b]) {
+      assert.equal(await page.locator('img[src="x"], script:not([src])').count(), 0, 'no injected elements in the DOM');
+    }
+    await b.waitForTimeout(500);
+    assert.deepEqual(dialogs, [], 'no dialog was opened by injected script');
+
+    // Restore a readable name for the screenshots.
+    await a.getByTestId('profile-button').click();
+    await a.getByTestId('profile-display_name').fill(alice.displayName);
+    await a.getByTestId('save-profile').click();
+    await a.getByRole('status').filter({ hasText: 'Profile saved' }).waitFor();
+    await a.keyboard.press('Escape');
+  });
+
+  it('captures light and dark screenshots of the main screens', T, async () => {
+    for (const theme of ['light', 'dark']) {
+      await a.getByTestId('profile-button').click();
+      await a.getByTestId('tab-preferences').click();
+      await a.getByTestId(`theme-${theme}`).click();
+      await a.keyboard.press('Escape');
+      const isDark = await a.evaluate(() => document.documentElement.classList.contains('dark'));
+      assert.equal(isDark, theme === 'dark');
+      await a.screenshot({ path: join(ARTIFACTS, `${theme}-channel.png`) });
+      await message(a, 'hello from alice').getByTestId('thread-replies').click();
+      await a.getByTestId('thread-panel').waitFor();
+      await a.screenshot({ path: join(ARTIFACTS, `${theme}-thread.png`) });
+      await a.getByTestId('search-input').fill('alice');
+      await a.getByTestId('search-input').press('Enter');
+      await a.getByTestId('search-panel').waitFor();
+      await a.waitForTimeout(300);
+      await a.screenshot({ path: join(ARTIFACTS, `${theme}-search.png`) });
+      await a.keyboard.press('Escape');
+      await a.keyboard.press('Control+k');
+      await a.getByTestId('quick-switcher').waitFor();
+      await a.screenshot({ path: join(ARTIFACTS, `${theme}-switcher.png`) });
+      await a.keyboard.press('Escape');
+    }
+  });
+
+  it('reports first paint after login', T, async () => {
+    // A fresh tab with the stored session: the cost of opening Echo when already logged in.
+    const page = await ctxA.newPage();
+    await page.goto(`${BASE_URL}/`);
+    await page.getByTestId('message').first().waitFor();
+    const timing = await page.evaluate(() => {
+      const fcp = performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null;
+      const nav = performance.getEntriesByType('navigation')[0];
+      return { fcp, messagesVisible: performance.now(), domContentLoaded: nav?.domContentLoadedEventEnd ?? null };
+    });
+    console.log(
+      `first paint after login: first-contentful-paint ${timing.fcp?.toFixed(0)} ms, DOMContentLoaded ${timing.domContentLoaded?.toFixed(0)} ms, messages visible by ${timing.messagesVisible.toFixed(0)} ms`,
+    );
+    assert.ok(timing.fcp !== null && timing.fcp < 3_000, 'first contentful paint under 3 s');
+    await page.close();
+  });
+});
