@@ -65,7 +65,7 @@ export const MessageItem = memo(function MessageItem({ messageId, grouped, highl
     >
       <div className="w-9 shrink-0">
         {grouped ? (
-          <time className="invisible block pt-1 text-right text-[10px] text-zinc-500 group-hover:visible" dateTime={m.created_at}>
+          <time className="invisible block text-right text-[10px] leading-6 whitespace-nowrap text-zinc-500 group-hover:visible" dateTime={m.created_at}>
             {formatTime(m.created_at)}
           </time>
         ) : (
