@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use echo_http::ApiError;
 use uuid::Uuid;
 
@@ -40,8 +40,8 @@ impl From<AuthError> for ApiError {
 }
 
 /// The token from an `Authorization: Bearer` header, if any.
-pub fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
@@ -56,7 +56,7 @@ where
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
-        let token = bearer(parts).ok_or(AuthError::Missing)?;
+        let token = bearer_token(&parts.headers).ok_or(AuthError::Missing)?;
         let claims = state.verifier().verify(token).await?;
         let caller = Caller { user_id: claims.sub, session_id: claims.sid, claims };
         parts.extensions.insert(caller.clone());

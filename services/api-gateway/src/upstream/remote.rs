@@ -1,0 +1,224 @@
+//! Replicas of one service over HTTP: round-robin over the healthy ones, health-checked in the
+//! background, idempotent requests retried on another replica when one cannot be reached, and
+//! WebSocket upgrades spliced through.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
+use axum::response::Response;
+use echo_http::error::error_response;
+use echo_http::ops::Probe;
+use futures::TryStreamExt;
+use hyper_util::rt::TokioIo;
+use tokio_util::sync::CancellationToken;
+
+/// Bodies of idempotent requests up to this size are kept so the request can be retried.
+const RETRYABLE_BODY: usize = 1024 * 1024;
+
+struct Replica {
+    base: String,
+    healthy: AtomicBool,
+}
+
+pub struct Replicas {
+    name: &'static str,
+    replicas: Vec<Replica>,
+    next: AtomicUsize,
+    client: reqwest::Client,
+}
+
+impl Replicas {
+    pub fn new(name: &'static str, urls: &[String]) -> anyhow::Result<Arc<Self>> {
+        anyhow::ensure!(!urls.is_empty(), "no upstream URL for {name}");
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let replicas = urls
+            .iter()
+            .map(|u| Replica { base: u.trim_end_matches('/').to_owned(), healthy: AtomicBool::new(true) })
+            .collect();
+        Ok(Arc::new(Self { name, replicas, next: AtomicUsize::new(0), client }))
+    }
+
+    /// Polls each replica's `/healthz` until `shutdown`, taking failing ones out of rotation.
+    pub fn spawn_health_checks(self: &Arc<Self>, shutdown: CancellationToken) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                for replica in &this.replicas {
+                    let url = format!("{}/healthz", replica.base);
+                    let ok = matches!(
+                        this.client.get(&url).timeout(Duration::from_secs(2)).send().await,
+                        Ok(r) if r.status().is_success()
+                    );
+                    if replica.healthy.swap(ok, Ordering::Relaxed) != ok {
+                        tracing::warn!(service = this.name, replica = %replica.base, healthy = ok, "replica health changed");
+                    }
+                }
+            }
+        });
+    }
+
+    /// The order to try replicas in: healthy ones round-robin first, then the rest.
+    fn order(&self) -> Vec<usize> {
+        let n = self.replicas.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let (mut healthy, sick): (Vec<usize>, Vec<usize>) =
+            (0..n).map(|i| (start + i) % n).partition(|&i| self.replicas[i].healthy.load(Ordering::Relaxed));
+        healthy.extend(sick);
+        healthy
+    }
+
+    pub async fn forward(&self, request: Request) -> Response {
+        let order = self.order();
+        if is_upgrade(request.headers()) {
+            return self.splice_upgrade(order[0], request).await;
+        }
+        let (parts, body) = request.into_parts();
+        let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
+        let small = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+            .is_some_and(|len| len <= RETRYABLE_BODY);
+
+        if idempotent && (small || parts.method == Method::GET || parts.method == Method::HEAD) {
+            let bytes = match axum::body::to_bytes(body, RETRYABLE_BODY).await {
+                Ok(bytes) => bytes,
+                Err(_) => return error_response(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "request body too large"),
+            };
+            for (attempt, &i) in order.iter().enumerate() {
+                match self.send(i, &parts, reqwest::Body::from(bytes.clone())).await {
+                    Ok(response) => return response,
+                    Err(e) => tracing::warn!(service = self.name, attempt, error = %e, "replica unreachable; trying another"),
+                }
+            }
+            return self.unavailable();
+        }
+        let stream = body.into_data_stream().map_err(std::io::Error::other);
+        match self.send(order[0], &parts, reqwest::Body::wrap_stream(stream)).await {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::warn!(service = self.name, error = %e, "replica unreachable");
+                self.unavailable()
+            }
+        }
+    }
+
+    async fn send(&self, i: usize, parts: &http::request::Parts, body: reqwest::Body) -> reqwest::Result<Response> {
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let url = format!("{}{}", self.replicas[i].base, path);
+        let upstream = self
+            .client
+            .request(parts.method.clone(), url)
+            .headers(forwarded_headers(&parts.headers))
+            .body(body)
+            .send()
+            .await?;
+        let mut response = Response::builder().status(upstream.status());
+        if let Some(headers) = response.headers_mut() {
+            *headers = forwarded_headers(upstream.headers());
+        }
+        let body = Body::from_stream(upstream.bytes_stream());
+        Ok(response.body(body).unwrap_or_else(|_| self.unavailable()))
+    }
+
+    /// Forwards a WebSocket handshake and, on `101`, joins the two upgraded connections.
+    async fn splice_upgrade(&self, i: usize, mut request: Request) -> Response {
+        let Some(client_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
+            return error_response(StatusCode::BAD_REQUEST, "bad_upgrade", "connection cannot be upgraded");
+        };
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let url = format!("{}{}", self.replicas[i].base, path);
+        let mut headers = forwarded_headers(request.headers());
+        for name in [header::CONNECTION, header::UPGRADE] {
+            if let Some(value) = request.headers().get(&name) {
+                headers.insert(name, value.clone());
+            }
+        }
+        let upstream = match self.client.get(url).headers(headers).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(service = self.name, error = %e, "replica unreachable for upgrade");
+                return self.unavailable();
+            }
+        };
+        let status = upstream.status();
+        let mut response = Response::builder().status(status);
+        if let Some(out) = response.headers_mut() {
+            for (name, value) in upstream.headers() {
+                out.append(name, value.clone());
+            }
+        }
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            tokio::spawn(async move {
+                let (Ok(upstream_io), Ok(client_io)) = (upstream.upgrade().await, client_upgrade.await) else {
+                    tracing::warn!("WebSocket upgrade failed on one side");
+                    return;
+                };
+                let mut upstream_io = upstream_io;
+                let mut client_io = TokioIo::new(client_io);
+                let _ = tokio::io::copy_bidirectional(&mut client_io, &mut upstream_io).await;
+            });
+            return response.body(Body::empty()).unwrap_or_else(|_| self.unavailable());
+        }
+        response.body(Body::from_stream(upstream.bytes_stream())).unwrap_or_else(|_| self.unavailable())
+    }
+
+    fn unavailable(&self) -> Response {
+        error_response(StatusCode::BAD_GATEWAY, "upstream_unavailable", &format!("{} is unavailable", self.name))
+    }
+
+    /// Ready when at least one replica answers `/readyz`.
+    pub fn probe(self: &Arc<Self>) -> Probe {
+        let this = self.clone();
+        Arc::new(move || {
+            let this = this.clone();
+            Box::pin(async move {
+                for replica in &this.replicas {
+                    let url = format!("{}/readyz", replica.base);
+                    if let Ok(r) = this.client.get(&url).timeout(Duration::from_secs(2)).send().await
+                        && r.status().is_success()
+                    {
+                        return Ok(());
+                    }
+                }
+                Err(format!("no ready {} replica", this.name))
+            })
+        })
+    }
+}
+
+fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// End-to-end headers only: hop-by-hop headers belong to one connection and must not be relayed.
+fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
+    const HOP_BY_HOP: [HeaderName; 7] = [
+        header::CONNECTION,
+        header::HOST,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+    ];
+    let mut out = headers.clone();
+    for name in &HOP_BY_HOP {
+        out.remove(name);
+    }
+    out.remove("keep-alive");
+    out
+}
