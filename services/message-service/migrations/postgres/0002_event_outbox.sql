@@ -1,0 +1,6 @@
+CREATE TABLE IF NOT EXISTS event_outbox (
+    seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id   UUID NOT NULL,
+    envelope   JSONB NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);

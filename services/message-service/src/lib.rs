@@ -1,0 +1,93 @@
+//! message-service: workspaces, members and roles, invites, channels and DMs, messages, threads,
+//! reactions, pins, read markers and unread counts, and the WebSocket real-time endpoint.
+//!
+//! [`MessageService::build`] opens the store named by the configuration's database URL (SQLite or
+//! PostgreSQL, migrated on open) and starts the outbox relay that moves the events each change
+//! enqueued (in its own transaction) to the bus; the result serves its
+//! [`router`](MessageService::router) alone (`echo-server serve messages`) or behind the gateway
+//! in the all-in-one process.
+//!
+//! - [`config`]: typed configuration; [`error`]: the one error type.
+//! - [`http`]: the HTTP API, one module per resource, with [`http::access`] holding who may see what.
+//! - [`store`]: the storage trait and its two backends; [`model`]: the objects the API shows.
+//! - [`mentions`]: parsing `<@id>`, `@channel` and `@here`; [`events`]: the events published.
+//! - [`realtime`]: the WebSocket endpoint.
+
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod mentions;
+pub mod model;
+pub mod realtime;
+pub mod state;
+pub mod store;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use echo_db::Db;
+use echo_events::{EventBus, OutboxRelay, OutboxSource};
+use echo_http::ops::Readiness;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use utoipa::openapi::OpenApi;
+
+pub use crate::config::Config;
+use crate::state::AppState;
+
+/// What message-service needs from the process around it.
+pub struct Deps {
+    pub verifier: Arc<echo_auth::Verifier>,
+    pub bus: Arc<dyn EventBus>,
+    /// Stops the outbox relay (and anything else long-running) when cancelled.
+    pub shutdown: CancellationToken,
+}
+
+pub struct MessageService {
+    state: AppState,
+    db: Db,
+    shutdown: CancellationToken,
+    relay_task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl MessageService {
+    /// Opens (and migrates) the store and starts the outbox relay.
+    pub async fn build(config: Config, deps: Deps) -> anyhow::Result<Self> {
+        let (db, store) = store::open(&config.database_url).await.context("opening the message store")?;
+        let source = match &db {
+            Db::Sqlite(pool) => OutboxSource::Sqlite(pool.clone()),
+            Db::Postgres(pool) => OutboxSource::Postgres(pool.clone()),
+        };
+        // A child token: closing this service stops its relay without cancelling the process.
+        let shutdown = deps.shutdown.child_token();
+        let (relay, relay_task) = OutboxRelay::spawn(source, deps.bus.clone(), shutdown.clone());
+        let state = AppState { config: Arc::new(config), store, verifier: deps.verifier, bus: deps.bus, relay };
+        Ok(Self { state, db, shutdown, relay_task: Mutex::new(Some(relay_task)) })
+    }
+
+    /// The routes, and their OpenAPI description.
+    pub fn router(&self) -> (Router, OpenApi) {
+        let (router, openapi) = http::router().merge(realtime::router()).split_for_parts();
+        (router.with_state(self.state.clone()), openapi)
+    }
+
+    pub fn readiness(&self) -> Readiness {
+        Readiness::default().with("messages_db", self.db.probe())
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops the relay (after its current batch) and closes the database.
+    pub async fn close(&self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.relay_task.lock().await.take() {
+            let _ = task.await;
+        }
+        self.db.close().await;
+    }
+}

@@ -1,0 +1,32 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use echo_auth::{HasVerifier, Verifier};
+use echo_events::{EventBus, RelayHandle};
+
+use crate::config::Config;
+use crate::store::MessageStore;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn MessageStore>,
+    pub verifier: Arc<Verifier>,
+    pub bus: Arc<dyn EventBus>,
+    /// Wakes the outbox relay after a commit that enqueued events.
+    pub relay: RelayHandle,
+}
+
+impl AppState {
+    /// Call after every successful change: its events are already in the outbox.
+    pub fn published(&self) {
+        self.relay.notify();
+    }
+}
+
+impl HasVerifier for AppState {
+    fn verifier(&self) -> &Arc<Verifier> {
+        &self.verifier
+    }
+}
