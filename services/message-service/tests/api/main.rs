@@ -1,0 +1,14 @@
+//! message-service's black-box tests: the whole of Echo on 127.0.0.1:0, real HTTP through the
+//! gateway, every test on SQLite and on PostgreSQL.
+
+mod channels;
+mod dms;
+mod events;
+mod helpers;
+mod messages;
+mod paging;
+mod permissions;
+mod reactions_pins;
+mod threads;
+mod unreads;
+mod workspaces;
