@@ -19,11 +19,15 @@ use crate::error::error_response;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Wraps a service router in the common layers. `timeout` bounds a whole request, so routes that
-/// stream for long (uploads, exports, WebSockets after the upgrade) must be sized for it.
+/// Answers unknown paths with the contract's error body.
+pub fn with_not_found<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router.fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+}
+
+/// Wraps a router in the common layers. `timeout` bounds a whole request, so routes that stream
+/// for long (uploads, exports) must be sized for it.
 pub fn layer<S: Clone + Send + Sync + 'static>(router: Router<S>, timeout: Duration) -> Router<S> {
     router
-        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .layer(middleware::from_fn(record_metrics))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -26,7 +27,6 @@ use echo_http::ApiError;
 use echo_http::error::error_response;
 use echo_http::ops::Readiness;
 use tower::ServiceExt;
-use tower_http::limit::RequestBodyLimitLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use crate::config::Config;
@@ -75,7 +75,6 @@ pub fn router(
     let web = web::router(config.web_dir.as_deref());
     let hsts = config.hsts;
     let cors = security::cors(&config.cors_allowed_origins);
-    let max_body = config.max_body_bytes;
     let gateway = Gateway { config: Arc::new(config), upstreams, verifier, web };
 
     let api = Router::new().fallback(dispatch).with_state(gateway);
@@ -85,13 +84,11 @@ pub fn router(
         // A hard ceiling; plain requests get the configured, much shorter time-out in `dispatch`.
         Duration::from_secs(3600),
     );
-    routed
-        .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(cors)
+    routed.layer(cors)
         .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
 }
 
-async fn dispatch(State(gateway): State<Gateway>, mut request: Request) -> Response {
+async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     let Some(service) = routes::owner(&path) else {
         return match gateway.web.clone().oneshot(request).await {
@@ -105,6 +102,10 @@ async fn dispatch(State(gateway): State<Gateway>, mut request: Request) -> Respo
     {
         return ApiError::too_large(format!("request bodies are limited to {} bytes", gateway.config.max_body_bytes)).into_response();
     }
+
+    // Bodies without a length are cut off at the limit as they stream in.
+    let (parts, body) = request.into_parts();
+    let mut request = Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, gateway.config.max_body_bytes)));
 
     if let Err(error) = authenticate(&gateway, service, &mut request).await {
         return error.into_response();

@@ -33,6 +33,7 @@ impl From<StoreError> for UserError {
         match error {
             StoreError::EmailTaken => Self::EmailTaken,
             StoreError::Db(e) => Self::Internal(anyhow::Error::new(e).context("user store")),
+            StoreError::Outbox(e) => Self::Internal(anyhow::Error::new(e).context("user store outbox")),
         }
     }
 }

@@ -12,9 +12,11 @@
 //! - [`tokens`]: the key ring, access and refresh tokens; [`passwords`]: Argon2id.
 
 pub mod config;
+pub mod consumer;
 pub mod error;
 pub mod http;
 pub mod passwords;
+pub mod presence;
 pub mod state;
 pub mod store;
 pub mod tokens;
@@ -27,6 +29,9 @@ use axum::Router;
 use echo_auth::keys::FnKeySource;
 use echo_auth::{KeySource, Revocations, Verifier};
 use echo_db::Db;
+use echo_events::outbox::{OutboxRelay, OutboxSource};
+use echo_events::{ConsumerConfig, EventBus, GroupStart};
+use tokio_util::sync::CancellationToken;
 use echo_http::ops::Readiness;
 use utoipa::openapi::OpenApi;
 
@@ -35,15 +40,24 @@ use crate::passwords::Passwords;
 use crate::state::AppState;
 use crate::tokens::KeyRing;
 
+/// What user-service shares with the rest of the deployment.
+pub struct Deps {
+    pub revocations: Arc<dyn Revocations>,
+    pub bus: Arc<dyn EventBus>,
+    pub shutdown: CancellationToken,
+}
+
 pub struct UserService {
     state: AppState,
     db: Db,
 }
 
 impl UserService {
-    /// Opens storage, loads keys and re-arms revocations. `revocations` is shared with every
-    /// verifier of the deployment (in memory in one process, Redis across processes).
-    pub async fn build(config: Config, revocations: Arc<dyn Revocations>) -> anyhow::Result<Self> {
+    /// Opens storage, loads keys, re-arms revocations, and starts the outbox relay and the event
+    /// consumer. `revocations` is shared with every verifier of the deployment (in memory in one
+    /// process, Redis across processes).
+    pub async fn build(config: Config, deps: Deps) -> anyhow::Result<Self> {
+        let Deps { revocations, bus, shutdown } = deps;
         let (db, store) = store::open(&config.database_url).await.context("opening the user store")?;
         let keys = Arc::new(KeyRing::load(config.auth.clone(), &config.signing_keys, store.clone()).await?);
         let passwords = Passwords::new(config.argon2)?;
@@ -57,7 +71,19 @@ impl UserService {
             revocations.revoke(session, Duration::from_millis(left)).await?;
         }
 
-        let state = AppState { config: Arc::new(config), store, keys, passwords, verifier, revocations };
+        let source = match &db {
+            Db::Sqlite(pool) => OutboxSource::Sqlite(pool.clone()),
+            Db::Postgres(pool) => OutboxSource::Postgres(pool.clone()),
+        };
+        let (relay, _) = OutboxRelay::spawn(source, bus.clone(), shutdown.clone());
+        let projections = Arc::new(consumer::Projections { store: store.clone(), relay: relay.clone() });
+        let consumer = ConsumerConfig {
+            start: GroupStart::Oldest,
+            ..ConsumerConfig::new("user-service", &format!("user-service-{}", uuid::Uuid::now_v7()))
+        };
+        echo_events::spawn_consumer(bus, consumer, projections, shutdown);
+
+        let state = AppState { config: Arc::new(config), store, keys, passwords, verifier, revocations, relay };
         Ok(Self { state, db })
     }
 
@@ -84,6 +110,16 @@ impl UserService {
     pub async fn close(&self) {
         self.db.close().await;
     }
+}
+
+/// Makes a new signing key current in the configured store, without running the service
+/// (`echo-server keys rotate`); running replicas pick it up on their next key reload.
+pub async fn rotate_signing_key(config: &Config) -> anyhow::Result<String> {
+    let (db, store) = store::open(&config.database_url).await.context("opening the user store")?;
+    let keys = KeyRing::load(config.auth.clone(), &config.signing_keys, store).await?;
+    let kid = keys.rotate().await;
+    db.close().await;
+    kid
 }
 
 fn ring_source(keys: Arc<KeyRing>) -> impl KeySource {

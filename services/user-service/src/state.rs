@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use echo_auth::{HasVerifier, Revocations, Verifier};
+use echo_events::RelayHandle;
 
 use crate::config::Config;
 use crate::passwords::Passwords;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub verifier: Arc<Verifier>,
     pub revocations: Arc<dyn Revocations>,
+    /// Wakes the outbox relay after a commit that recorded events.
+    pub relay: RelayHandle,
 }
 
 impl HasVerifier for AppState {

@@ -45,7 +45,6 @@ CREATE TABLE signing_keys (
 CREATE TABLE presence (
     user_id         BLOB PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
     status          TEXT NOT NULL,
-    connections     INTEGER NOT NULL DEFAULT 0,
     updated_at      INTEGER NOT NULL
 );
 

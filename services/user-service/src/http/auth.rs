@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use echo_auth::Caller;
 use echo_domain::{DisplayName, Email, Password, new_id, time::now_ms};
 use echo_http::{ErrorBody, Json};
+use echo_events::Envelope;
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -15,7 +17,8 @@ use uuid::Uuid;
 use super::views::{AuthResponse, TokenPair, UserView};
 use crate::error::{UserError, UserResult};
 use crate::state::AppState;
-use crate::store::{NewSession, NewUser, Rotation};
+use crate::presence::PRODUCER;
+use crate::store::{NewSession, NewUser, Rotation, UserRow};
 use crate::tokens::{hash_refresh_token, new_refresh_token};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -63,7 +66,10 @@ async fn register(
         is_bot: false,
         now: now_ms(),
     };
-    state.store.create_user(&new_user).await?;
+    let created = UserRow::from_new(&new_user);
+    let event = Envelope::new("user.registered", 1, PRODUCER, json!({"user_id": user_id, "user": UserView::public(created)}));
+    state.store.create_user(&new_user, &[event]).await?;
+    state.relay.notify();
     tracing::info!(%user_id, "user registered");
     let response = open_session(&state, user_id, &headers).await?;
     Ok((StatusCode::CREATED, Json(response)))
@@ -107,7 +113,7 @@ async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>
             Ok(Json(TokenPair { access_token, refresh_token: token, expires_in }))
         }
         Rotation::Reused { session_id } => {
-            tracing::warn!(%session_id, "rotated refresh token presented again; revoking the session");
+            tracing::warn!(%session_id, "rotated refresh token presented again; session revoked");
             revoke(&state, session_id).await?;
             Err(UserError::BadRefreshToken)
         }

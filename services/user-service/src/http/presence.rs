@@ -13,6 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::error::UserResult;
+use crate::presence::seen_by_others;
 use crate::state::AppState;
 
 const MAX_IDS: usize = 200;
@@ -52,6 +53,7 @@ pub struct PresenceUpdate {
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 async fn set_presence(State(state): State<AppState>, caller: Caller, Json(body): Json<PresenceUpdate>) -> UserResult<StatusCode> {
     state.store.set_presence(caller.user_id, body.status.as_str(), now_ms()).await?;
+    state.relay.notify();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -85,13 +87,7 @@ async fn get_presence(State(state): State<AppState>, caller: Caller, Query(query
     }
     let mut presence: BTreeMap<Uuid, String> = ids.iter().map(|id| (*id, "offline".to_owned())).collect();
     for (id, status, connections) in state.store.presence(&ids).await? {
-        let seen = if id == caller.user_id {
-            status
-        } else if connections > 0 && status != "invisible" {
-            status
-        } else {
-            "offline".to_owned()
-        };
+        let seen = if id == caller.user_id { status } else { seen_by_others(&status, connections).to_owned() };
         presence.insert(id, seen);
     }
     Ok(Json(PresenceMap { presence }))

@@ -4,14 +4,16 @@ use axum::extract::State;
 use echo_auth::Caller;
 use echo_domain::{DisplayName, EmojiName, Invalid, ShortText, time::now_ms};
 use echo_http::{ApiError, ErrorBody, Json, Path};
+use echo_events::Envelope;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::views::UserView;
 use crate::error::{UserError, UserResult};
+use crate::presence::PRODUCER;
 use crate::state::AppState;
 use crate::store::ProfilePatch;
 
@@ -95,7 +97,12 @@ fn parse_timezone(raw: &str) -> Result<String, Invalid> {
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 async fn update_me(State(state): State<AppState>, caller: Caller, Json(body): Json<ProfileUpdate>) -> UserResult<Json<UserView>> {
     let patch = ProfilePatch::try_from(body)?;
-    let user = state.store.update_profile(caller.user_id, &patch, now_ms()).await?.ok_or(UserError::NotFound("user"))?;
+    let event_of = |row: &crate::store::UserRow| {
+        let user = UserView::public(row.clone());
+        Envelope::new("user.updated", 1, PRODUCER, json!({"user_id": row.id, "user": user}))
+    };
+    let user = state.store.update_profile(caller.user_id, &patch, now_ms(), &event_of).await?.ok_or(UserError::NotFound("user"))?;
+    state.relay.notify();
     Ok(Json(UserView::own(user)))
 }
 

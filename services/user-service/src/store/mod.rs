@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use echo_db::{Db, Migrations};
+use echo_events::Envelope;
 use uuid::Uuid;
 
 pub use self::postgres::PostgresStore;
@@ -18,12 +19,17 @@ pub use self::sqlite::SqliteStore;
 pub static MIGRATIONS: Migrations =
     Migrations { sqlite: &sqlx::migrate!("./migrations/sqlite"), postgres: &sqlx::migrate!("./migrations/postgres") };
 
+/// Makes the event that records a change, from the changed row.
+pub type EventOf<'a> = &'a (dyn Fn(&UserRow) -> Envelope + Send + Sync);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("email already registered")]
     EmailTaken,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Outbox(#[from] echo_events::BusError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -40,6 +46,24 @@ pub struct UserRow {
     pub avatar_file_id: Option<Uuid>,
     pub is_bot: bool,
     pub created_at: i64,
+}
+
+impl UserRow {
+    /// The row a new user will have.
+    pub fn from_new(user: &NewUser) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            display_name: user.display_name.clone(),
+            title: String::new(),
+            timezone: "UTC".into(),
+            status_text: String::new(),
+            status_emoji: String::new(),
+            avatar_file_id: None,
+            is_bot: user.is_bot,
+            created_at: user.now,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -96,7 +120,7 @@ pub enum Rotation {
     /// The token was current: it is now replaced by the new one.
     Rotated(SessionRow),
     /// The token had already been rotated (or lost a race with its own rotation): a copy is in
-    /// someone else's hands, so the session must die.
+    /// someone else's hands, so the session was revoked.
     Reused { session_id: Uuid },
     /// Unknown token, or its session is revoked or expired.
     Rejected,
@@ -112,16 +136,16 @@ pub struct KeyRow {
 
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
-    /// Creates a user; [`StoreError::EmailTaken`] if the email is in use.
-    async fn create_user(&self, user: &NewUser) -> StoreResult<()>;
+    /// Creates a user and records `events`; [`StoreError::EmailTaken`] if the email is in use.
+    async fn create_user(&self, user: &NewUser, events: &[Envelope]) -> StoreResult<()>;
     /// A user by id.
     async fn user(&self, id: Uuid) -> StoreResult<Option<UserRow>>;
     /// Users by id, in no particular order; unknown ids are skipped.
     async fn users(&self, ids: &[Uuid]) -> StoreResult<Vec<UserRow>>;
     /// The id and password hash of the account with this (normalised) email.
     async fn credentials(&self, email: &str) -> StoreResult<Option<(Uuid, String)>>;
-    /// Applies a profile patch and returns the updated user.
-    async fn update_profile(&self, id: Uuid, patch: &ProfilePatch, now: i64) -> StoreResult<Option<UserRow>>;
+    /// Applies a profile patch, records the event `event_of` makes of the result, returns the user.
+    async fn update_profile(&self, id: Uuid, patch: &ProfilePatch, now: i64, event_of: EventOf<'_>) -> StoreResult<Option<UserRow>>;
     /// The user's preferences document (JSON text).
     async fn preferences(&self, id: Uuid) -> StoreResult<Option<String>>;
     /// Replaces the user's preferences document.
@@ -147,10 +171,12 @@ pub trait UserStore: Send + Sync + 'static {
     /// Marks every key but `keep` retired (they keep verifying until their tokens expire).
     async fn retire_signing_keys_except(&self, keep: &str, now: i64) -> StoreResult<()>;
 
-    /// Sets the status a user chose.
+    /// Sets the status a user chose and records the resulting `presence.changed`.
     async fn set_presence(&self, user_id: Uuid, status: &str, now: i64) -> StoreResult<()>;
-    /// Adds `delta` to the user's count of live connections (reported by message-service).
-    async fn add_connections(&self, user_id: Uuid, delta: i64, now: i64) -> StoreResult<()>;
+    /// Records a live connection (idempotent); `presence.changed` when the user comes online.
+    async fn open_connection(&self, connection_id: &str, user_id: Uuid, now: i64) -> StoreResult<()>;
+    /// Forgets a connection (idempotent); `presence.changed` when the user goes offline.
+    async fn close_connection(&self, connection_id: &str, now: i64) -> StoreResult<()>;
     /// Chosen status and live connection count of each known user among `ids`.
     async fn presence(&self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, i64)>>;
 

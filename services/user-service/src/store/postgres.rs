@@ -12,4 +12,4 @@ impl PostgresStore {
     }
 }
 
-super::sql::impl_user_store!(PostgresStore, sqlx::Postgres);
+super::sql::impl_user_store!(PostgresStore, sqlx::Postgres, echo_events::outbox::enqueue_postgres);

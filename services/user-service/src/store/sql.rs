@@ -1,11 +1,15 @@
 //! The SQL of [`UserStore`](super::UserStore), written once for both backends.
 
 macro_rules! impl_user_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $enqueue:path) => {
         #[async_trait::async_trait]
         impl $crate::store::UserStore for $store {
             #[tracing::instrument(skip_all, fields(user_id = %user.id))]
-            async fn create_user(&self, user: &$crate::store::NewUser) -> $crate::store::StoreResult<()> {
+            async fn create_user(
+                &self,
+                user: &$crate::store::NewUser,
+                events: &[echo_events::Envelope],
+            ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 let inserted = sqlx::query(
                     "INSERT INTO users (id, email, password_hash, display_name, is_bot, created_at, updated_at)
@@ -23,11 +27,12 @@ macro_rules! impl_user_store {
                     Err(e) if echo_db::is_unique_violation(&e) => return Err($crate::store::StoreError::EmailTaken),
                     other => other?,
                 };
-                sqlx::query("INSERT INTO presence (user_id, status, connections, updated_at) VALUES ($1, 'online', 0, $2)")
+                sqlx::query("INSERT INTO presence (user_id, status, updated_at) VALUES ($1, 'online', $2)")
                     .bind(user.id)
                     .bind(user.now)
                     .execute(&mut *tx)
                     .await?;
+                $enqueue(&mut *tx, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -68,8 +73,10 @@ macro_rules! impl_user_store {
                 id: uuid::Uuid,
                 patch: &$crate::store::ProfilePatch,
                 now: i64,
+                event_of: $crate::store::EventOf<'_>,
             ) -> $crate::store::StoreResult<Option<$crate::store::UserRow>> {
-                Ok(sqlx::query_as(concat!(
+                let mut tx = self.pool.begin().await?;
+                let row: Option<$crate::store::UserRow> = sqlx::query_as(concat!(
                     "UPDATE users SET
                         display_name = COALESCE($2, display_name),
                         title = COALESCE($3, title),
@@ -90,8 +97,13 @@ macro_rules! impl_user_store {
                 .bind(patch.avatar_file_id.is_some())
                 .bind(patch.avatar_file_id.flatten())
                 .bind(now)
-                .fetch_optional(&self.pool)
-                .await?)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(row) = &row {
+                    $enqueue(&mut *tx, &[event_of(row)]).await?;
+                }
+                tx.commit().await?;
+                Ok(row)
             }
 
             #[tracing::instrument(skip_all, fields(user_id = %id))]
@@ -174,8 +186,27 @@ macro_rules! impl_user_store {
                         .bind(old_hash)
                         .fetch_optional(&mut *tx)
                         .await?;
-                let Some((session_id, rotated_at)) = found else { return Ok(Rotation::Rejected) };
-                if rotated_at.is_some() {
+                let Some((session_id, rotated_at)) = found else {
+                    tx.rollback().await?;
+                    return Ok(Rotation::Rejected);
+                };
+                // Compare-and-set: of two concurrent uses of one token, exactly one rotates it.
+                let claimed = rotated_at.is_none()
+                    && sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL")
+                        .bind(old_hash)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        == 1;
+                if !claimed {
+                    // Reuse of a rotated token: the session dies with it, in this same transaction.
+                    sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                        .bind(session_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
                     return Ok(Rotation::Reused { session_id });
                 }
                 let session: Option<$crate::store::SessionRow> =
@@ -183,16 +214,10 @@ macro_rules! impl_user_store {
                         .bind(session_id)
                         .fetch_optional(&mut *tx)
                         .await?;
-                let Some(session) = session.filter(|s| s.is_live(now)) else { return Ok(Rotation::Rejected) };
-                // Compare-and-set: of two concurrent uses of one token, exactly one rotates it.
-                let claimed = sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL")
-                    .bind(old_hash)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                if claimed.rows_affected() != 1 {
-                    return Ok(Rotation::Reused { session_id });
-                }
+                let Some(session) = session.filter(|s| s.is_live(now)) else {
+                    tx.rollback().await?;
+                    return Ok(Rotation::Rejected);
+                };
                 sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
                     .bind(new_hash)
                     .bind(session_id)
@@ -261,29 +286,56 @@ macro_rules! impl_user_store {
 
             #[tracing::instrument(skip_all, fields(user_id = %user_id, status))]
             async fn set_presence(&self, user_id: uuid::Uuid, status: &str, now: i64) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query(
-                    "INSERT INTO presence (user_id, status, connections, updated_at) VALUES ($1, $2, 0, $3)
+                    "INSERT INTO presence (user_id, status, updated_at) VALUES ($1, $2, $3)
                      ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
                 )
                 .bind(user_id)
                 .bind(status)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                let connections: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM presence_connections WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let seen = $crate::presence::seen_by_others(status, connections);
+                $enqueue(&mut *tx, &[$crate::presence::changed_event(user_id, seen)]).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
-            #[tracing::instrument(skip_all, fields(user_id = %user_id, delta))]
-            async fn add_connections(&self, user_id: uuid::Uuid, delta: i64, now: i64) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE presence SET connections = CASE WHEN connections + $2 < 0 THEN 0 ELSE connections + $2 END,
-                     updated_at = $3 WHERE user_id = $1",
+            #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+            async fn open_connection(&self, connection_id: &str, user_id: uuid::Uuid, now: i64) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let added = sqlx::query(
+                    "INSERT INTO presence_connections (connection_id, user_id, opened_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (connection_id) DO NOTHING",
                 )
+                .bind(connection_id)
                 .bind(user_id)
-                .bind(delta)
                 .bind(now)
-                .execute(&self.pool)
-                .await?;
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                self.after_connection_change(&mut tx, user_id, added == 1, 1).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn close_connection(&self, connection_id: &str, _now: i64) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let user_id: Option<uuid::Uuid> =
+                    sqlx::query_scalar("DELETE FROM presence_connections WHERE connection_id = $1 RETURNING user_id")
+                        .bind(connection_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if let Some(user_id) = user_id {
+                    self.after_connection_change(&mut tx, user_id, true, 0).await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -292,7 +344,10 @@ macro_rules! impl_user_store {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT user_id, status, connections FROM presence WHERE user_id IN (");
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT p.user_id, p.status, (SELECT COUNT(*) FROM presence_connections c WHERE c.user_id = p.user_id)
+                     FROM presence p WHERE p.user_id IN (",
+                );
                 let mut list = query.separated(", ");
                 for id in ids {
                     list.push_bind(*id);
@@ -328,6 +383,36 @@ macro_rules! impl_user_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 Ok(shared.is_some())
+            }
+        }
+
+        impl $store {
+            /// After a connection came or went: when the user's count of connections reached
+            /// `edge` (1 = first one opened, 0 = last one closed), their presence changed.
+            async fn after_connection_change(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                user_id: uuid::Uuid,
+                changed: bool,
+                edge: i64,
+            ) -> $crate::store::StoreResult<()> {
+                if !changed {
+                    return Ok(());
+                }
+                let connections: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM presence_connections WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                if connections != edge {
+                    return Ok(());
+                }
+                let status: Option<String> = sqlx::query_scalar("SELECT status FROM presence WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                let seen = $crate::presence::seen_by_others(status.as_deref().unwrap_or("online"), connections);
+                $enqueue(&mut **tx, &[$crate::presence::changed_event(user_id, seen)]).await?;
+                Ok(())
             }
         }
     };

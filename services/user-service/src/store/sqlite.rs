@@ -12,4 +12,4 @@ impl SqliteStore {
     }
 }
 
-super::sql::impl_user_store!(SqliteStore, sqlx::Sqlite);
+super::sql::impl_user_store!(SqliteStore, sqlx::Sqlite, echo_events::outbox::enqueue_sqlite);

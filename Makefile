@@ -1,0 +1,40 @@
+# Echo's everyday commands. `make run` starts Echo; `make test` runs every test.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/echo/target
+export npm_config_cache ?= $(HOME)/.cache/echo/npm
+DATA_DIR ?= ./data
+PORT ?= 8080
+
+.PHONY: run web test test-rust test-web e2e lint fmt dev clean-data
+
+## Build the web app and run all of Echo on http://localhost:$(PORT), data in $(DATA_DIR).
+run: web
+	cargo run --release -p echo-server -- up --data-dir $(DATA_DIR) --port $(PORT)
+
+## Build the web app (frontend/dist), reinstalling its packages when the lock file changed.
+web: frontend/node_modules/.installed
+	npm --prefix frontend run build
+
+frontend/node_modules/.installed: frontend/package-lock.json
+	npm --prefix frontend ci --no-audit --no-fund
+	touch $@
+
+## Every test: Rust (both backends), the web app's unit tests.
+test: test-rust test-web
+
+test-rust:
+	cargo nextest run --workspace --no-fail-fast
+
+test-web: frontend/node_modules/.installed
+	npm --prefix frontend test
+
+## Browser end-to-end tests against a real `echo-server up` (needs Chromium).
+e2e: web
+	scripts/e2e.sh
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all

@@ -1,0 +1,5 @@
+//! `echo-server`: see `echo-server --help`.
+
+fn main() -> std::process::ExitCode {
+    echo_server::cli::main()
+}
