@@ -1,4 +1,4 @@
-use echo_test_support::{TestApp, TestUser, on_both_backends};
+use echo_test_support::{TestUser, on_both_backends};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-use echo_test_support::{TestApp, on_both_backends};
+use echo_test_support::on_both_backends;
 use reqwest::StatusCode;
 use serde_json::json;
 
