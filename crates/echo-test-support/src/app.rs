@@ -72,6 +72,21 @@ impl TestApp {
         }
     }
 
+    /// Stops the whole system and starts it again on the same data (same files, databases and
+    /// bus), as after a crash or an upgrade; clients must reconnect to the new address.
+    pub async fn restart(&mut self) {
+        self.shutdown.cancel();
+        self.system.close().await;
+        let shutdown = CancellationToken::new();
+        let system = Arc::new(System::build(&self.config, shutdown.clone()).await.expect("Echo restarts"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+        self.base_url = format!("http://{}", listener.local_addr().expect("local address"));
+        tokio::spawn(system::serve(listener, system.router.clone(), shutdown.clone()));
+        self.bus = system.bus.clone();
+        self.system = system;
+        self.shutdown = shutdown;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }

@@ -64,7 +64,8 @@ impl MessageService {
         // A child token: closing this service stops its relay without cancelling the process.
         let shutdown = deps.shutdown.child_token();
         let (relay, relay_task) = OutboxRelay::spawn(source, deps.bus.clone(), shutdown.clone());
-        let state = AppState { config: Arc::new(config), store, verifier: deps.verifier, bus: deps.bus, relay };
+        let realtime = realtime::Realtime::start(db.clone(), deps.bus.clone(), shutdown.clone()).await?;
+        let state = AppState { config: Arc::new(config), store, verifier: deps.verifier, bus: deps.bus, relay, realtime };
         Ok(Self { state, db, shutdown, relay_task: Mutex::new(Some(relay_task)) })
     }
 

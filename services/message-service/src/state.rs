@@ -6,6 +6,7 @@ use echo_auth::{HasVerifier, Verifier};
 use echo_events::{EventBus, RelayHandle};
 
 use crate::config::Config;
+use crate::realtime::Realtime;
 use crate::store::MessageStore;
 
 #[derive(Clone)]
@@ -16,6 +17,7 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     /// Wakes the outbox relay after a commit that enqueued events.
     pub relay: RelayHandle,
+    pub realtime: Arc<Realtime>,
 }
 
 impl AppState {

@@ -9,6 +9,7 @@ mod messages;
 mod paging;
 mod permissions;
 mod reactions_pins;
+mod realtime;
 mod threads;
 mod unreads;
 mod workspaces;
