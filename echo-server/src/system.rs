@@ -45,7 +45,8 @@ impl System {
             message_service::Deps { verifier: verifier.clone(), bus: bus.clone(), shutdown: shutdown.clone() },
         )
         .await?;
-        let ai = AiService::build(config.ai.clone(), ai_service::Deps { verifier: verifier.clone(), bus: bus.clone() }).await?;
+        let ai_deps = ai_service::Deps { verifier: verifier.clone(), bus: bus.clone(), shutdown: shutdown.clone() };
+        let ai = AiService::build(config.ai.clone(), ai_deps).await?;
 
         let (users_router, users_api) = users.router();
         let (messages_router, messages_api) = messages.router();
@@ -101,7 +102,8 @@ pub async fn build_one(config: &EchoConfig, service: ServiceName, shutdown: Canc
         }
         ServiceName::Ai => {
             let bus = connect_bus(config).await?;
-            let ai = AiService::build(config.ai.clone(), ai_service::Deps { verifier: remote_verifier()?, bus: bus.clone() }).await?;
+            let deps = ai_service::Deps { verifier: remote_verifier()?, bus: bus.clone(), shutdown };
+            let ai = AiService::build(config.ai.clone(), deps).await?;
             (ai.router().0, ai.readiness().with("bus", bus_probe(bus)))
         }
         ServiceName::Gateway => {

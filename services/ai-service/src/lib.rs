@@ -37,6 +37,7 @@ impl Default for Config {
 pub struct Deps {
     pub verifier: Arc<Verifier>,
     pub bus: Arc<dyn echo_events::EventBus>,
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 #[derive(Clone)]
@@ -58,7 +59,7 @@ pub struct AiService {
 impl AiService {
     pub async fn build(config: Config, deps: Deps) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url, &MIGRATIONS, Default::default()).await.context("opening the AI store")?;
-        let _ = deps.bus;
+        let _ = (deps.bus, deps.shutdown);
         Ok(Self { state: AppState { verifier: deps.verifier }, db })
     }
 
