@@ -93,6 +93,11 @@ export const applyEvent = createEventHandler({
       useUi.getState().navigate({ name: 'app', workspaceId: ws.workspace_id, channelId: null }, true);
     }
   },
+  leftWorkspace: (workspaceId) => {
+    if (activeIds(useUi.getState().route).workspaceId === workspaceId) {
+      useUi.getState().navigate({ name: 'app', workspaceId: null, channelId: null }, true);
+    }
+  },
 });
 
 export const useRealtime = createRealtimeStore({

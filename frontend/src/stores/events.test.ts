@@ -119,4 +119,39 @@ describe('realtime event handling', () => {
     apply({ type: 'message.deleted', data: { message_id: m.id, channel_id: 'C1' } });
     expect(useMessages.getState().channels.C1.ids).toEqual([]);
   });
+
+  it('understands the server’s event shapes for channels, members and deletions', () => {
+    const { apply, hooks } = setup();
+    const m = message();
+    useMessages.getState().setPage('C1', [m], 'replace', false);
+    apply({
+      type: 'message.deleted',
+      data: { workspace_id: 'W1', channel_id: 'C1', message_id: m.id, message: { ...m, text: '', deleted: true } },
+    });
+    expect(useMessages.getState().channels.C1.ids).toEqual([]);
+
+    // Someone else joins a public channel we have never seen: it stays out of our sidebar.
+    const other = channel({ id: 'C7', name: 'elsewhere', is_member: undefined });
+    apply({ type: 'channel.member_joined', data: { workspace_id: 'W1', channel_id: 'C7', user_id: 'U2', channel: other } });
+    expect(ch('C7').is_member).toBe(false);
+    apply({ type: 'channel.member_joined', data: { workspace_id: 'W1', channel_id: 'C7', user_id: 'U1', channel: other } });
+    expect(ch('C7').is_member).toBe(true);
+    apply({ type: 'channel.updated', data: { workspace_id: 'W1', channel_id: 'C7', channel: { ...other, topic: 'new topic' } } });
+    expect(ch('C7')).toMatchObject({ topic: 'new topic', is_member: true });
+
+    useWorkspaces.getState().setWorkspaces([{ id: 'W1', name: 'W', created_at: '', role: 'member' }]);
+    useWorkspaces.getState().setMembers('W1', [
+      { user_id: 'U1', role: 'member', joined_at: '' },
+      { user_id: 'U2', role: 'member', joined_at: '' },
+    ]);
+    apply({ type: 'workspace.member_updated', data: { workspace_id: 'W1', user_id: 'U1', member: { user_id: 'U1', role: 'admin', joined_at: '' } } });
+    expect(useWorkspaces.getState().workspaces[0].role).toBe('admin');
+    apply({ type: 'workspace.member_left', data: { workspace_id: 'W1', user_id: 'U2', member: { user_id: 'U2', role: 'member', joined_at: '' } } });
+    expect(useWorkspaces.getState().members.W1.map((x) => x.user_id)).toEqual(['U1']);
+    hooks.leftWorkspace = vi.fn();
+    apply({ type: 'workspace.member_left', data: { workspace_id: 'W1', user_id: 'U1' } });
+    expect(useWorkspaces.getState().workspaces).toEqual([]);
+    expect(ch('C1')).toBeUndefined();
+    expect(hooks.leftWorkspace).toHaveBeenCalledWith('W1');
+  });
 });

@@ -16,6 +16,8 @@ export interface EventHooks {
   reloadChannels(workspaceId: Id | null): void;
   /** The user was removed from the channel they are looking at. */
   leftChannel(channelId: Id): void;
+  /** The user left or was removed from a workspace. */
+  leftWorkspace?(workspaceId: Id): void;
 }
 
 const SPECIAL_MENTION = /(^|[^\w])@(channel|here|everyone)(?![\w-])/;
@@ -113,7 +115,13 @@ export function createEventHandler(hooks: EventHooks) {
         const joined = frame.type === 'channel.member_joined';
         const ws = useWorkspaces.getState();
         const channel = obj<Channel>(data.channel);
-        if (channel?.id) ws.upsertChannel(channel);
+        if (channel?.id) {
+          // The event's channel carries no per-user state: keep what we know, and never list a
+          // public channel someone else joined as one of ours.
+          const known = ws.channels[channel.id];
+          const isMember = known?.is_member ?? (userId === self ? joined : channel.kind !== 'public');
+          ws.upsertChannel({ ...channel, is_member: isMember });
+        }
         if (joined) ws.addChannelMember(channelId, userId);
         else ws.removeChannelMember(channelId, userId);
         if (userId === self) {
@@ -169,6 +177,30 @@ export function createEventHandler(hooks: EventHooks) {
         const user = obj<User>(data.user);
         if (user?.id) useUsers.getState().upsertUsers([user]);
         else hooks.ensureUsers([userId]);
+        return;
+      }
+      case 'workspace.member_updated': {
+        const workspaceId = str(data.workspace_id);
+        const member = obj<WorkspaceMember>(data.member);
+        const userId = str(data.user_id) ?? member?.user_id;
+        if (!workspaceId || !userId || !member?.role) return;
+        useWorkspaces.getState().updateMember(workspaceId, { ...member, user_id: userId });
+        if (userId === self) {
+          const ws = useWorkspaces.getState().workspaces.find((w) => w.id === workspaceId);
+          if (ws) useWorkspaces.getState().upsertWorkspace({ ...ws, role: member.role });
+        }
+        return;
+      }
+      case 'workspace.member_left': {
+        const workspaceId = str(data.workspace_id);
+        const userId = str(data.user_id) ?? obj<WorkspaceMember>(data.member)?.user_id;
+        if (!workspaceId || !userId) return;
+        if (userId === self) {
+          useWorkspaces.getState().removeWorkspace(workspaceId);
+          hooks.leftWorkspace?.(workspaceId);
+        } else {
+          useWorkspaces.getState().removeMember(workspaceId, userId);
+        }
         return;
       }
       case 'notification': {

@@ -17,6 +17,11 @@ export interface WorkspacesState {
   setMembership(channelId: Id, isMember: boolean): void;
   setMembers(workspaceId: Id, members: WorkspaceMember[]): void;
   addMember(workspaceId: Id, member: WorkspaceMember): void;
+  /** Replaces a member's entry (role changes) or adds it. */
+  updateMember(workspaceId: Id, member: WorkspaceMember): void;
+  removeMember(workspaceId: Id, userId: Id): void;
+  /** Forgets a workspace the user left or was removed from, with its channels. */
+  removeWorkspace(workspaceId: Id): void;
   setChannelMembers(channelId: Id, userIds: Id[]): void;
   addChannelMember(channelId: Id, userId: Id): void;
   removeChannelMember(channelId: Id, userId: Id): void;
@@ -77,6 +82,34 @@ export const useWorkspaces = create<WorkspacesState>()((set) => ({
       const list = s.members[workspaceId];
       if (!list || list.some((m) => m.user_id === member.user_id)) return s;
       return { members: { ...s.members, [workspaceId]: [...list, member] } };
+    });
+  },
+
+  updateMember(workspaceId, member) {
+    set((s) => {
+      const list = s.members[workspaceId];
+      if (!list) return s;
+      const rest = list.filter((m) => m.user_id !== member.user_id);
+      const old = list.find((m) => m.user_id === member.user_id);
+      return { members: { ...s.members, [workspaceId]: [...rest, { ...old, ...member }] } };
+    });
+  },
+
+  removeMember(workspaceId, userId) {
+    set((s) => {
+      const list = s.members[workspaceId];
+      if (!list || !list.some((m) => m.user_id === userId)) return s;
+      return { members: { ...s.members, [workspaceId]: list.filter((m) => m.user_id !== userId) } };
+    });
+  },
+
+  removeWorkspace(workspaceId) {
+    set((s) => {
+      const channels: Record<Id, Channel> = {};
+      for (const [id, ch] of Object.entries(s.channels)) if (ch.workspace_id !== workspaceId) channels[id] = ch;
+      const members = { ...s.members };
+      delete members[workspaceId];
+      return { workspaces: s.workspaces.filter((w) => w.id !== workspaceId), channels, members };
     });
   },
 

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Runs the web app's end-to-end suite against a freshly started Echo.
+#
+# Builds and installs nothing: it expects `frontend/dist` (npm --prefix frontend run build),
+# `frontend/node_modules` (npm --prefix frontend ci) and an echo-server binary in
+# $CARGO_TARGET_DIR (cargo build -p echo-server). It starts `echo-server up` on a free port with a
+# temporary data directory, waits for /readyz, runs the suite, stops the server and exits with the
+# suite's status.
+#
+#   E2E_ALL=1          run every e2e file, including those needing files, search and AI
+#   ECHO_SERVER=path   the server binary (default: $CARGO_TARGET_DIR/debug/echo-server, else release)
+#   CHROMIUM_PATH=path the browser (default: /usr/bin/chromium)
+#   E2E_KEEP_DATA=1    keep the temporary data directory
+#   extra arguments are passed to `node --test` (e.g. --test-name-pattern=reactions)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# Files that pass against the server as it is today; E2E_ALL=1 adds the rest of frontend/e2e/.
+PASSING=(e2e/chat.test.mjs e2e/scale.test.mjs)
+
+die() {
+  echo "e2e: $*" >&2
+  exit 2
+}
+
+target="${CARGO_TARGET_DIR:-$HOME/.cache/echo/target}"
+server="${ECHO_SERVER:-}"
+if [[ -z "$server" ]]; then
+  for candidate in "$target/debug/echo-server" "$target/release/echo-server"; do
+    if [[ -x "$candidate" ]]; then
+      server="$candidate"
+      break
+    fi
+  done
+fi
+[[ -n "$server" && -x "$server" ]] || die "no echo-server binary in $target/{debug,release} (build it: cargo build -p echo-server, or set ECHO_SERVER)"
+
+chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [[ ! -x "$chromium" ]]; then
+  die "Chromium is missing: $chromium is not an executable. Install it (e.g. apt-get install -y chromium) or set CHROMIUM_PATH. The end-to-end suite cannot run without a browser."
+fi
+export CHROMIUM_PATH="$chromium"
+
+command -v node >/dev/null || die "node is not installed"
+command -v curl >/dev/null || die "curl is not installed"
+[[ -f frontend/dist/index.html ]] || die "frontend/dist is not built (npm --prefix frontend run build)"
+[[ -d frontend/node_modules/playwright-core ]] || die "frontend/node_modules is missing (npm --prefix frontend ci)"
+
+port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+data_dir="$(mktemp -d "${TMPDIR:-/tmp}/echo-e2e.XXXXXX")"
+mkdir -p frontend/e2e/artifacts
+log="frontend/e2e/artifacts/server.log"
+server_pid=""
+
+cleanup() {
+  local status=$?
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [[ "${E2E_KEEP_DATA:-0}" == 1 ]]; then
+    echo "e2e: data kept in $data_dir" >&2
+  else
+    rm -rf "$data_dir"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "e2e: starting $server up --port $port (data in $data_dir, log in $log)" >&2
+"$server" up --data-dir "$data_dir" --port "$port" >"$log" 2>&1 &
+server_pid=$!
+
+url="http://127.0.0.1:$port"
+ready=0
+for _ in $(seq 1 300); do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    tail -n 40 "$log" >&2 || true
+    die "echo-server exited before becoming ready"
+  fi
+  if curl -fsS -o /dev/null --max-time 2 "$url/readyz"; then
+    ready=1
+    break
+  fi
+  sleep 0.2
+done
+if [[ "$ready" != 1 ]]; then
+  tail -n 40 "$log" >&2 || true
+  die "echo-server did not answer $url/readyz within 60 s"
+fi
+
+if [[ "${E2E_ALL:-0}" == 1 ]]; then
+  files=(e2e/)
+else
+  files=("${PASSING[@]}")
+fi
+
+echo "e2e: running node --test ${files[*]} against $url" >&2
+set +e
+(cd frontend && ECHO_URL="$url" node --test --test-concurrency=1 "$@" "${files[@]}")
+status=$?
+set -e
+exit "$status"
