@@ -31,6 +31,8 @@ const PAGE = 50;
 
 const userFetches = new Set<Id>();
 const userQueue: Id[] = [];
+const userFailures = new Map<Id, number>();
+const USER_RETRY_DELAYS_MS = [200, 1_000, 5_000];
 let userWorkers = 0;
 
 /** Loads missing profiles a few at a time; repeated calls for the same id cost nothing. */
@@ -48,8 +50,18 @@ export function ensureUsers(ids: Id[]): void {
         const id = userQueue.shift()!;
         try {
           useUsers.getState().upsertUsers([await usersApi.get(id)]);
+          userFailures.delete(id);
         } catch {
-          /* unknown or not visible: keep the id-based fallback name */
+          // Unknown or not visible (yet: someone who just joined a workspace can take a moment to
+          // become visible to the profile service). Keep the fallback name and try again later.
+          const failures = (userFailures.get(id) ?? 0) + 1;
+          userFailures.set(id, failures);
+          if (failures <= USER_RETRY_DELAYS_MS.length) {
+            setTimeout(() => {
+              userFetches.delete(id);
+              ensureUsers([id]);
+            }, USER_RETRY_DELAYS_MS[failures - 1]);
+          }
         }
       }
       userWorkers--;
