@@ -58,6 +58,8 @@ export interface Channel {
   last_read_message_id?: Id | null;
   /** Not in the contract; used when the server includes it for DMs. */
   member_ids?: Id[];
+  /** Not in the contract; sent by the server. */
+  created_by?: Id;
 }
 
 export interface Reaction {

@@ -36,7 +36,12 @@ export function Workspace() {
   const loaded = useWorkspaces((s) => s.loaded);
   const channels = useWorkspaces((s) => s.channels);
   const navigate = useUi((s) => s.navigate);
-  const channelsLoaded = useMemo(() => Object.values(channels).some((c) => c.workspace_id === workspaceId), [channels, workspaceId]);
+  // How many channels could be opened by default. Realtime events can list a workspace's channels
+  // before we know we are a member of them, so the choice waits until one is ours.
+  const pickable = useMemo(() => {
+    const { channels: list, dms } = sidebarChannels(channels, workspaceId);
+    return list.length + dms.length;
+  }, [channels, workspaceId]);
 
   // Pick a workspace when the URL names none (or one we are not in).
   useEffect(() => {
@@ -60,12 +65,12 @@ export function Workspace() {
 
   // Pick a channel when none is selected: the last one visited, else #general.
   useEffect(() => {
-    if (!workspaceId || channelId || !channelsLoaded) return;
+    if (!workspaceId || channelId || !pickable) return;
     const { channels: list, dms } = sidebarChannels(useWorkspaces.getState().channels, workspaceId);
     const last = recall(lastChannelKey(workspaceId));
     const target = [...list, ...dms].find((c) => c.id === last) ?? list.find((c) => c.name === 'general') ?? list[0] ?? dms[0];
     if (target) navigate({ name: 'app', workspaceId, channelId: target.id }, true);
-  }, [workspaceId, channelId, channelsLoaded, navigate]);
+  }, [workspaceId, channelId, pickable, navigate]);
 
   useEffect(() => {
     if (!workspaceId || !channelId) return;

@@ -103,6 +103,8 @@ describe('realtime event handling', () => {
     const { apply, hooks } = setup();
     apply({ type: 'channel.created', data: { channel: channel({ id: 'C9', name: 'new', is_member: undefined }) } });
     expect(ch('C9').is_member).toBe(false);
+    apply({ type: 'channel.created', data: { channel: channel({ id: 'C8', name: 'mine', is_member: undefined, created_by: 'U1' }) } });
+    expect(ch('C8').is_member).toBe(true);
     apply({ type: 'channel.member_joined', data: { channel_id: 'C9', user_id: 'U1' } });
     expect(ch('C9').is_member).toBe(true);
     apply({ type: 'channel.member_left', data: { channel_id: 'C9', user_id: 'U1' } });

@@ -102,8 +102,10 @@ export function createEventHandler(hooks: EventHooks) {
         const channel = obj<Channel>(data.channel);
         if (!channel?.id) return;
         const known = useWorkspaces.getState().channels[channel.id];
+        // The event carries no per-user state: keep what we know; a channel we created is ours; a
+        // public one someone else created is not (until a member_joined says so).
         const isMember =
-          channel.is_member ?? known?.is_member ?? (channel.kind === 'public' ? false : true);
+          channel.is_member ?? known?.is_member ?? (channel.kind !== 'public' || (!!self && channel.created_by === self));
         useWorkspaces.getState().upsertChannel({ ...channel, is_member: isMember });
         return;
       }
