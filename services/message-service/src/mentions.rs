@@ -33,10 +33,10 @@ pub fn parse(text: &str) -> Mentions {
         if end != 36 {
             continue;
         }
-        if let Ok(id) = Uuid::parse_str(&rest[..end]) {
-            if !found.user_ids.contains(&id) {
-                found.user_ids.push(id);
-            }
+        if let Ok(id) = Uuid::parse_str(&rest[..end])
+            && !found.user_ids.contains(&id)
+        {
+            found.user_ids.push(id);
         }
     }
     found.channel = has_keyword(text, "@channel");
