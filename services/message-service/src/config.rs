@@ -15,6 +15,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { database_url: "sqlite://data/messages.db".into(), invite_default_hours: 7 * 24, invite_max_hours: 30 * 24 }
+        Self {
+            database_url: "sqlite://data/messages.db".into(),
+            invite_default_hours: 7 * 24,
+            invite_max_hours: 30 * 24,
+        }
     }
 }

@@ -61,11 +61,18 @@ impl From<MessageError> for ApiError {
             MessageError::Invalid(invalid) => invalid.into(),
             MessageError::NotFound(what) => ApiError::not_found(what),
             MessageError::Forbidden(code, message) => ApiError::client(StatusCode::FORBIDDEN, code, message),
-            MessageError::Archived => {
-                ApiError::client(StatusCode::FORBIDDEN, "channel_archived", "the channel is archived and read-only")
+            MessageError::Archived => ApiError::client(
+                StatusCode::FORBIDDEN,
+                "channel_archived",
+                "the channel is archived and read-only",
+            ),
+            MessageError::NameTaken => ApiError::conflict(
+                "name_taken",
+                "a channel with this name already exists in the workspace",
+            ),
+            MessageError::LastOwner => {
+                ApiError::conflict("last_owner", "the workspace must keep at least one owner")
             }
-            MessageError::NameTaken => ApiError::conflict("name_taken", "a channel with this name already exists in the workspace"),
-            MessageError::LastOwner => ApiError::conflict("last_owner", "the workspace must keep at least one owner"),
             MessageError::Auth(e) => e.into(),
             MessageError::Client(e) => e,
             MessageError::Internal(e) => ApiError::Internal(e),

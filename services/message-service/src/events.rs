@@ -15,11 +15,17 @@ fn event(kind: &str, payload: serde_json::Value) -> Envelope {
 }
 
 pub fn message_created(workspace_id: Uuid, message: &Message) -> Envelope {
-    event("message.created", json!({"workspace_id": workspace_id, "channel_id": message.channel_id, "message": message}))
+    event(
+        "message.created",
+        json!({"workspace_id": workspace_id, "channel_id": message.channel_id, "message": message}),
+    )
 }
 
 pub fn message_updated(workspace_id: Uuid, message: &Message) -> Envelope {
-    event("message.updated", json!({"workspace_id": workspace_id, "channel_id": message.channel_id, "message": message}))
+    event(
+        "message.updated",
+        json!({"workspace_id": workspace_id, "channel_id": message.channel_id, "message": message}),
+    )
 }
 
 pub fn message_deleted(workspace_id: Uuid, tombstone: &Message) -> Envelope {
@@ -29,9 +35,20 @@ pub fn message_deleted(workspace_id: Uuid, tombstone: &Message) -> Envelope {
     )
 }
 
-pub fn reaction(added: bool, workspace_id: Uuid, channel_id: Uuid, message_id: Uuid, emoji: &str, user_id: Uuid) -> Envelope {
+pub fn reaction(
+    added: bool,
+    workspace_id: Uuid,
+    channel_id: Uuid,
+    message_id: Uuid,
+    emoji: &str,
+    user_id: Uuid,
+) -> Envelope {
     event(
-        if added { "reaction.added" } else { "reaction.removed" },
+        if added {
+            "reaction.added"
+        } else {
+            "reaction.removed"
+        },
         json!({"workspace_id": workspace_id, "channel_id": channel_id, "message_id": message_id, "emoji": emoji, "user_id": user_id}),
     )
 }
@@ -44,21 +61,36 @@ pub fn pin(added: bool, workspace_id: Uuid, channel_id: Uuid, message_id: Uuid, 
 }
 
 pub fn channel_created(channel: &Channel) -> Envelope {
-    event("channel.created", json!({"workspace_id": channel.workspace_id, "channel_id": channel.id, "channel": channel}))
+    event(
+        "channel.created",
+        json!({"workspace_id": channel.workspace_id, "channel_id": channel.id, "channel": channel}),
+    )
 }
 
 pub fn channel_updated(channel: &Channel) -> Envelope {
-    event("channel.updated", json!({"workspace_id": channel.workspace_id, "channel_id": channel.id, "channel": channel}))
+    event(
+        "channel.updated",
+        json!({"workspace_id": channel.workspace_id, "channel_id": channel.id, "channel": channel}),
+    )
 }
 
 pub fn channel_member(joined: bool, channel: &Channel, user_id: Uuid) -> Envelope {
     event(
-        if joined { "channel.member_joined" } else { "channel.member_left" },
+        if joined {
+            "channel.member_joined"
+        } else {
+            "channel.member_left"
+        },
         json!({"workspace_id": channel.workspace_id, "channel_id": channel.id, "user_id": user_id, "channel": channel}),
     )
 }
 
-pub fn read_marker_updated(workspace_id: Uuid, channel_id: Uuid, message_id: Uuid, user_id: Uuid) -> Envelope {
+pub fn read_marker_updated(
+    workspace_id: Uuid,
+    channel_id: Uuid,
+    message_id: Uuid,
+    user_id: Uuid,
+) -> Envelope {
     event(
         "read_marker.updated",
         json!({"workspace_id": workspace_id, "channel_id": channel_id, "message_id": message_id, "user_id": user_id}),
@@ -66,14 +98,23 @@ pub fn read_marker_updated(workspace_id: Uuid, channel_id: Uuid, message_id: Uui
 }
 
 pub fn workspace_created(workspace: &Workspace) -> Envelope {
-    event("workspace.created", json!({"workspace_id": workspace.id, "workspace": workspace}))
+    event(
+        "workspace.created",
+        json!({"workspace_id": workspace.id, "workspace": workspace}),
+    )
 }
 
 /// `kind` is `member_joined`, `member_left` or `member_updated`.
 pub fn workspace_member(kind: &str, workspace_id: Uuid, member: &Member) -> Envelope {
-    event(&format!("workspace.{kind}"), json!({"workspace_id": workspace_id, "user_id": member.user_id, "member": member}))
+    event(
+        &format!("workspace.{kind}"),
+        json!({"workspace_id": workspace_id, "user_id": member.user_id, "member": member}),
+    )
 }
 
 pub fn invite_created(workspace_id: Uuid, code_hint: &str, created_by: Uuid) -> Envelope {
-    event("invite.created", json!({"workspace_id": workspace_id, "code_hint": code_hint, "created_by": created_by}))
+    event(
+        "invite.created",
+        json!({"workspace_id": workspace_id, "code_hint": code_hint, "created_by": created_by}),
+    )
 }

@@ -20,38 +20,79 @@ pub struct ChannelAccess {
 impl ChannelAccess {
     /// Writes (posting, reacting, pinning, editing) need a live channel.
     pub fn writable(&self) -> MessageResult<()> {
-        if self.channel.archived { Err(MessageError::Archived) } else { Ok(()) }
+        if self.channel.archived {
+            Err(MessageError::Archived)
+        } else {
+            Ok(())
+        }
     }
 
     pub fn require_member(&self) -> MessageResult<()> {
-        if self.is_member { Ok(()) } else { Err(MessageError::Forbidden("not_in_channel", "join the channel first")) }
+        if self.is_member {
+            Ok(())
+        } else {
+            Err(MessageError::Forbidden(
+                "not_in_channel",
+                "join the channel first",
+            ))
+        }
     }
 }
 
 /// The caller's membership of a workspace; 404 when they are not in it.
 pub async fn workspace_member(state: &AppState, workspace_id: Uuid, user_id: Uuid) -> MessageResult<Member> {
-    state.store.member(workspace_id, user_id).await?.ok_or(MessageError::NotFound("workspace"))
+    state
+        .store
+        .member(workspace_id, user_id)
+        .await?
+        .ok_or(MessageError::NotFound("workspace"))
 }
 
 /// A channel the caller can see; 404 otherwise.
-pub async fn channel_access(state: &AppState, channel_id: Uuid, user_id: Uuid) -> MessageResult<ChannelAccess> {
+pub async fn channel_access(
+    state: &AppState,
+    channel_id: Uuid,
+    user_id: Uuid,
+) -> MessageResult<ChannelAccess> {
     let not_found = || MessageError::NotFound("channel");
     let channel = state.store.channel(channel_id).await?.ok_or_else(not_found)?;
-    let member = state.store.member(channel.workspace_id, user_id).await?.ok_or_else(not_found)?;
-    let is_member = state.store.channel_membership(channel_id, user_id).await?.is_some();
+    let member = state
+        .store
+        .member(channel.workspace_id, user_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let is_member = state
+        .store
+        .channel_membership(channel_id, user_id)
+        .await?
+        .is_some();
     let visible = is_member || (channel.kind == ChannelKind::Public && member.role != Role::Guest);
     if !visible {
         return Err(not_found());
     }
-    Ok(ChannelAccess { channel, role: member.role, is_member })
+    Ok(ChannelAccess {
+        channel,
+        role: member.role,
+        is_member,
+    })
 }
 
 /// A message in a channel the caller can see; 404 otherwise.
-pub async fn message_access(state: &AppState, message_id: Uuid, user_id: Uuid) -> MessageResult<(Message, ChannelAccess)> {
-    let (message, _) = state.store.message(message_id).await?.ok_or(MessageError::NotFound("message"))?;
-    let access = channel_access(state, message.channel_id, user_id).await.map_err(|e| match e {
-        MessageError::NotFound(_) => MessageError::NotFound("message"),
-        other => other,
-    })?;
+pub async fn message_access(
+    state: &AppState,
+    message_id: Uuid,
+    user_id: Uuid,
+) -> MessageResult<(Message, ChannelAccess)> {
+    let (message, _) = state
+        .store
+        .message(message_id)
+        .await?
+        .ok_or(MessageError::NotFound("message"))?;
+    let access = channel_access(state, message.channel_id, user_id)
+        .await
+        .map_err(|e| match e {
+            MessageError::NotFound(_) => MessageError::NotFound("message"),
+            other => other,
+        })?;
     Ok((message, access))
 }

@@ -107,12 +107,25 @@ async fn create_channel(
         return Err(MessageError::forbidden("guests cannot create channels"));
     }
     let name = ChannelName::parse(&body.name)?;
-    let topic = body.topic.as_deref().map(parse_topic).transpose()?.unwrap_or_default();
+    let topic = body
+        .topic
+        .as_deref()
+        .map(parse_topic)
+        .transpose()?
+        .unwrap_or_default();
     let kind = match body.visibility {
         Visibility::Public => ChannelKind::Public,
         Visibility::Private => ChannelKind::Private,
     };
-    let new = NewChannel { id: new_id(), workspace_id: ws, name: name.into_inner(), kind, topic, created_by: caller.user_id, now: now_ms() };
+    let new = NewChannel {
+        id: new_id(),
+        workspace_id: ws,
+        name: name.into_inner(),
+        kind,
+        topic,
+        created_by: caller.user_id,
+        now: now_ms(),
+    };
     let channel = state.store.create_channel(&new).await?;
     state.published();
     Ok((StatusCode::CREATED, Json(channel)))
@@ -123,9 +136,16 @@ async fn create_channel(
     params(("ws" = Uuid, Path, description = "workspace id")),
     responses((status = 200, body = ChannelList), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %ws))]
-async fn list_channels(State(state): State<AppState>, caller: Caller, Path(ws): Path<Uuid>) -> MessageResult<Json<ChannelList>> {
+async fn list_channels(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(ws): Path<Uuid>,
+) -> MessageResult<Json<ChannelList>> {
     let me = workspace_member(&state, ws, caller.user_id).await?;
-    let channels = state.store.channel_list(ws, caller.user_id, me.role != Role::Guest).await?;
+    let channels = state
+        .store
+        .channel_list(ws, caller.user_id, me.role != Role::Guest)
+        .await?;
     Ok(Json(ChannelList { channels }))
 }
 
@@ -143,23 +163,45 @@ async fn open_dm(
     Json(body): Json<OpenDm>,
 ) -> MessageResult<(StatusCode, Json<Channel>)> {
     workspace_member(&state, ws, caller.user_id).await?;
-    let others: BTreeSet<Uuid> = body.user_ids.iter().copied().filter(|u| *u != caller.user_id).collect();
+    let others: BTreeSet<Uuid> = body
+        .user_ids
+        .iter()
+        .copied()
+        .filter(|u| *u != caller.user_id)
+        .collect();
     if others.is_empty() || others.len() > MAX_DM_OTHERS {
         return Err(Invalid::new("user_ids", format!("must name 1 to {MAX_DM_OTHERS} other people")).into());
     }
     let members = state.store.workspace_member_ids(ws).await?;
     if let Some(outsider) = others.iter().find(|u| !members.contains(u)) {
-        return Err(Invalid::new("user_ids", format!("{outsider} is not a member of this workspace")).into());
+        return Err(Invalid::new(
+            "user_ids",
+            format!("{outsider} is not a member of this workspace"),
+        )
+        .into());
     }
     let mut member_ids: Vec<Uuid> = others.into_iter().collect();
     member_ids.push(caller.user_id);
     member_ids.sort();
-    let new = NewDm { id: new_id(), workspace_id: ws, member_ids, created_by: caller.user_id, now: now_ms() };
+    let new = NewDm {
+        id: new_id(),
+        workspace_id: ws,
+        member_ids,
+        created_by: caller.user_id,
+        now: now_ms(),
+    };
     let (channel, created) = state.store.open_dm(&new).await?;
     if created {
         state.published();
     }
-    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(channel)))
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(channel),
+    ))
 }
 
 /// A channel.
@@ -167,7 +209,11 @@ async fn open_dm(
     params(("ch" = Uuid, Path, description = "channel id")),
     responses((status = 200, body = Channel), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]
-async fn get_channel(State(state): State<AppState>, caller: Caller, Path(ch): Path<Uuid>) -> MessageResult<Json<Channel>> {
+async fn get_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(ch): Path<Uuid>,
+) -> MessageResult<Json<Channel>> {
     Ok(Json(channel_access(&state, ch, caller.user_id).await?.channel))
 }
 
@@ -186,14 +232,21 @@ async fn update_channel(
     let access = channel_access(&state, ch, caller.user_id).await?;
     let channel = &access.channel;
     let patch = ChannelPatch {
-        name: body.name.as_deref().map(ChannelName::parse).transpose()?.map(ChannelName::into_inner),
+        name: body
+            .name
+            .as_deref()
+            .map(ChannelName::parse)
+            .transpose()?
+            .map(ChannelName::into_inner),
         topic: body.topic.as_deref().map(parse_topic).transpose()?,
         archived: body.archived,
     };
     let structural = patch.name.is_some() || patch.archived.is_some();
     if structural {
         if channel.kind.is_dm() {
-            return Err(MessageError::forbidden("direct messages cannot be renamed or archived"));
+            return Err(MessageError::forbidden(
+                "direct messages cannot be renamed or archived",
+            ));
         }
         if channel.name == "general" && channel.kind == ChannelKind::Public {
             let renames = patch.name.as_deref().is_some_and(|n| n != "general");
@@ -203,7 +256,9 @@ async fn update_channel(
         }
         let creator = channel.created_by == caller.user_id && access.is_member && access.role != Role::Guest;
         if !access.role.is_admin() && !creator {
-            return Err(MessageError::forbidden("only workspace admins or the channel's creator rename or archive it"));
+            return Err(MessageError::forbidden(
+                "only workspace admins or the channel's creator rename or archive it",
+            ));
         }
     }
     if patch.topic.is_some() {
@@ -213,7 +268,11 @@ async fn update_channel(
     if channel.archived && patch.archived != Some(false) {
         return Err(MessageError::Archived);
     }
-    let updated = state.store.update_channel(ch, &patch).await?.ok_or(MessageError::NotFound("channel"))?;
+    let updated = state
+        .store
+        .update_channel(ch, &patch)
+        .await?
+        .ok_or(MessageError::NotFound("channel"))?;
     state.published();
     Ok(Json(updated))
 }
@@ -223,7 +282,11 @@ async fn update_channel(
     params(("ch" = Uuid, Path, description = "channel id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]
-async fn join_channel(State(state): State<AppState>, caller: Caller, Path(ch): Path<Uuid>) -> MessageResult<StatusCode> {
+async fn join_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(ch): Path<Uuid>,
+) -> MessageResult<StatusCode> {
     let access = channel_access(&state, ch, caller.user_id).await?;
     if access.is_member {
         return Ok(StatusCode::NO_CONTENT);
@@ -241,7 +304,11 @@ async fn join_channel(State(state): State<AppState>, caller: Caller, Path(ch): P
     params(("ch" = Uuid, Path, description = "channel id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]
-async fn leave_channel(State(state): State<AppState>, caller: Caller, Path(ch): Path<Uuid>) -> MessageResult<StatusCode> {
+async fn leave_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(ch): Path<Uuid>,
+) -> MessageResult<StatusCode> {
     channel_access(&state, ch, caller.user_id).await?;
     if state.store.leave_channel(ch, caller.user_id).await? {
         state.published();
@@ -254,9 +321,15 @@ async fn leave_channel(State(state): State<AppState>, caller: Caller, Path(ch): 
     params(("ch" = Uuid, Path, description = "channel id")),
     responses((status = 200, body = ChannelMemberList), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]
-async fn list_members(State(state): State<AppState>, caller: Caller, Path(ch): Path<Uuid>) -> MessageResult<Json<ChannelMemberList>> {
+async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(ch): Path<Uuid>,
+) -> MessageResult<Json<ChannelMemberList>> {
     channel_access(&state, ch, caller.user_id).await?;
-    Ok(Json(ChannelMemberList { members: state.store.channel_members(ch).await? }))
+    Ok(Json(ChannelMemberList {
+        members: state.store.channel_members(ch).await?,
+    }))
 }
 
 /// Add a workspace member to a channel (members of the channel only, not guests; not DMs).
@@ -272,14 +345,20 @@ async fn add_member(
 ) -> MessageResult<StatusCode> {
     let access = channel_access(&state, ch, caller.user_id).await?;
     if access.channel.kind.is_dm() {
-        return Err(MessageError::forbidden("start a new conversation to add people to a direct message"));
+        return Err(MessageError::forbidden(
+            "start a new conversation to add people to a direct message",
+        ));
     }
     if access.role == Role::Guest {
         return Err(MessageError::forbidden("guests cannot add people to channels"));
     }
     access.require_member()?;
     access.writable()?;
-    state.store.member(access.channel.workspace_id, body.user_id).await?.ok_or(MessageError::NotFound("user"))?;
+    state
+        .store
+        .member(access.channel.workspace_id, body.user_id)
+        .await?
+        .ok_or(MessageError::NotFound("user"))?;
     if state.store.join_channel(ch, body.user_id, now_ms()).await? {
         state.published();
     }
@@ -299,13 +378,20 @@ async fn mark_read(
 ) -> MessageResult<StatusCode> {
     let access = channel_access(&state, ch, caller.user_id).await?;
     access.require_member()?;
-    let (message, _) = state.store.message(body.message_id).await?.ok_or(MessageError::NotFound("message"))?;
+    let (message, _) = state
+        .store
+        .message(body.message_id)
+        .await?
+        .ok_or(MessageError::NotFound("message"))?;
     if message.channel_id != ch {
         return Err(MessageError::NotFound("message"));
     }
     if let Some(root) = message.thread_root_id {
         // A reply's position says nothing about the channel: read the thread up to it instead.
-        state.store.mark_thread_read(root, caller.user_id, message.id).await?;
+        state
+            .store
+            .mark_thread_read(root, caller.user_id, message.id)
+            .await?;
         return Ok(StatusCode::NO_CONTENT);
     }
     if state.store.mark_read(ch, caller.user_id, message.id).await? {

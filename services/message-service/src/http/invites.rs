@@ -25,7 +25,10 @@ const MAX_USES: i64 = 10_000;
 const HINT_LEN: usize = 4;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_invite)).routes(routes!(preview_invite)).routes(routes!(accept_invite))
+    OpenApiRouter::new()
+        .routes(routes!(create_invite))
+        .routes(routes!(preview_invite))
+        .routes(routes!(accept_invite))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -51,11 +54,18 @@ pub struct InvitePreview {
 
 /// Codes are bearer secrets: 24 random alphanumerics (~143 bits), stored only as a hash.
 fn new_code() -> String {
-    rand::rng().sample_iter(&rand::distr::Alphanumeric).take(24).map(char::from).collect()
+    rand::rng()
+        .sample_iter(&rand::distr::Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect()
 }
 
 fn hash_code(code: &str) -> String {
-    Sha256::digest(code.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(code.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Create an invite code (any member but guests).
@@ -71,15 +81,22 @@ async fn create_invite(
     body: axum::body::Bytes,
 ) -> MessageResult<(StatusCode, Json<InviteCreated>)> {
     // Every field is optional, so an empty body is a valid request.
-    let body: CreateInvite =
-        if body.iter().all(u8::is_ascii_whitespace) { CreateInvite::default() } else { echo_http::extract::parse_json(&body)? };
+    let body: CreateInvite = if body.iter().all(u8::is_ascii_whitespace) {
+        CreateInvite::default()
+    } else {
+        echo_http::extract::parse_json(&body)?
+    };
     let me = workspace_member(&state, ws, caller.user_id).await?;
     if me.role == Role::Guest {
         return Err(MessageError::forbidden("guests cannot invite people"));
     }
     let hours = body.expires_in_hours.unwrap_or(state.config.invite_default_hours);
     if hours == 0 || hours > state.config.invite_max_hours {
-        return Err(Invalid::new("expires_in_hours", format!("must be between 1 and {}", state.config.invite_max_hours)).into());
+        return Err(Invalid::new(
+            "expires_in_hours",
+            format!("must be between 1 and {}", state.config.invite_max_hours),
+        )
+        .into());
     }
     if body.max_uses.is_some_and(|n| !(1..=MAX_USES).contains(&n)) {
         return Err(Invalid::new("max_uses", format!("must be between 1 and {MAX_USES}")).into());
@@ -98,7 +115,14 @@ async fn create_invite(
     };
     state.store.create_invite(&invite).await?;
     state.published();
-    Ok((StatusCode::CREATED, Json(InviteCreated { code, expires_at: rfc3339(expires_at), max_uses: body.max_uses })))
+    Ok((
+        StatusCode::CREATED,
+        Json(InviteCreated {
+            code,
+            expires_at: rfc3339(expires_at),
+            max_uses: body.max_uses,
+        }),
+    ))
 }
 
 /// What an invite leads to; public, so the invitee can see it before signing in.
@@ -106,8 +130,16 @@ async fn create_invite(
     params(("code" = String, Path, description = "invite code")),
     responses((status = 200, body = InvitePreview), (status = 404, description = "unknown, expired or used up", body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
-async fn preview_invite(State(state): State<AppState>, Path(code): Path<String>) -> MessageResult<Json<InvitePreview>> {
-    let invite = state.store.invite(&hash_code(&code)).await?.filter(|i| i.usable(now_ms())).ok_or(MessageError::NotFound("invite"))?;
+async fn preview_invite(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> MessageResult<Json<InvitePreview>> {
+    let invite = state
+        .store
+        .invite(&hash_code(&code))
+        .await?
+        .filter(|i| i.usable(now_ms()))
+        .ok_or(MessageError::NotFound("invite"))?;
     Ok(Json(InvitePreview {
         workspace_id: invite.workspace_id,
         workspace_name: invite.workspace_name,
@@ -120,9 +152,16 @@ async fn preview_invite(State(state): State<AppState>, Path(code): Path<String>)
     params(("code" = String, Path, description = "invite code")),
     responses((status = 200, body = Workspace), (status = 404, description = "unknown, expired or used up", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
-async fn accept_invite(State(state): State<AppState>, caller: Caller, Path(code): Path<String>) -> MessageResult<Json<Workspace>> {
-    let workspace =
-        state.store.accept_invite(&hash_code(&code), caller.user_id, now_ms()).await?.ok_or(MessageError::NotFound("invite"))?;
+async fn accept_invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> MessageResult<Json<Workspace>> {
+    let workspace = state
+        .store
+        .accept_invite(&hash_code(&code), caller.user_id, now_ms())
+        .await?
+        .ok_or(MessageError::NotFound("invite"))?;
     state.published();
     Ok(Json(workspace))
 }

@@ -56,7 +56,11 @@ pub struct VersionList {
 }
 
 fn page_of(paging: &Paging) -> MessageResult<Page> {
-    Ok(Page { before: paging.before_id()?, after: paging.after_id()?, limit: paging.limit()? })
+    Ok(Page {
+        before: paging.before_id()?,
+        after: paging.after_id()?,
+        limit: paging.limit()?,
+    })
 }
 
 /// Parses mentions and keeps only people in the workspace.
@@ -86,9 +90,19 @@ async fn post_message(
     access.require_member()?;
     access.writable()?;
     let text = MessageText::parse(&body.text, !body.file_ids.is_empty())?;
-    let client_msg_id = body.client_msg_id.map(|id| id.trim().to_owned()).filter(|id| !id.is_empty());
-    if client_msg_id.as_ref().is_some_and(|id| id.chars().count() > MAX_CLIENT_MSG_ID) {
-        return Err(Invalid::new("client_msg_id", format!("must be at most {MAX_CLIENT_MSG_ID} characters")).into());
+    let client_msg_id = body
+        .client_msg_id
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty());
+    if client_msg_id
+        .as_ref()
+        .is_some_and(|id| id.chars().count() > MAX_CLIENT_MSG_ID)
+    {
+        return Err(Invalid::new(
+            "client_msg_id",
+            format!("must be at most {MAX_CLIENT_MSG_ID} characters"),
+        )
+        .into());
     }
     let thread_root_id = match body.thread_root_id {
         None => None,
@@ -118,7 +132,14 @@ async fn post_message(
     if created {
         state.published();
     }
-    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(message)))
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(message),
+    ))
 }
 
 /// A channel's messages, newest first; thread replies are not listed.
@@ -143,7 +164,11 @@ async fn history(
     params(("id" = Uuid, Path, description = "message id")),
     responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, message_id = %id))]
-async fn get_message(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> MessageResult<Json<Message>> {
+async fn get_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> MessageResult<Json<Message>> {
     let (message, _) = message_access(&state, id, caller.user_id).await?;
     Ok(Json(message))
 }
@@ -183,7 +208,10 @@ async fn edit_message(
         return Err(MessageError::forbidden("only the author edits a message"));
     }
     if message.deleted {
-        return Err(MessageError::Forbidden("message_deleted", "a deleted message cannot be edited"));
+        return Err(MessageError::Forbidden(
+            "message_deleted",
+            "a deleted message cannot be edited",
+        ));
     }
     access.writable()?;
     let text = MessageText::parse(&body.text, false)?;
@@ -192,7 +220,10 @@ async fn edit_message(
         .store
         .edit_message(id, text.as_str(), &mentions, now_ms())
         .await?
-        .ok_or(MessageError::Forbidden("message_deleted", "a deleted message cannot be edited"))?;
+        .ok_or(MessageError::Forbidden(
+            "message_deleted",
+            "a deleted message cannot be edited",
+        ))?;
     state.published();
     Ok(Json(edited))
 }
@@ -202,9 +233,15 @@ async fn edit_message(
     params(("id" = Uuid, Path, description = "message id")),
     responses((status = 200, body = VersionList), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, message_id = %id))]
-async fn versions(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> MessageResult<Json<VersionList>> {
+async fn versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> MessageResult<Json<VersionList>> {
     message_access(&state, id, caller.user_id).await?;
-    Ok(Json(VersionList { versions: state.store.versions(id).await? }))
+    Ok(Json(VersionList {
+        versions: state.store.versions(id).await?,
+    }))
 }
 
 /// Delete a message (its author, or a workspace owner or admin): it stays as a tombstone with
@@ -213,10 +250,16 @@ async fn versions(State(state): State<AppState>, caller: Caller, Path(id): Path<
     params(("id" = Uuid, Path, description = "message id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, message_id = %id))]
-async fn delete_message(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> MessageResult<StatusCode> {
+async fn delete_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> MessageResult<StatusCode> {
     let (message, access) = message_access(&state, id, caller.user_id).await?;
     if message.author_id != caller.user_id && !access.role.is_admin() {
-        return Err(MessageError::forbidden("only the author or a workspace admin deletes a message"));
+        return Err(MessageError::forbidden(
+            "only the author or a workspace admin deletes a message",
+        ));
     }
     if message.deleted {
         return Ok(StatusCode::NO_CONTENT);

@@ -17,7 +17,9 @@ use crate::state::AppState;
 use crate::store::Target;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(pin, unpin)).routes(routes!(list_pins))
+    OpenApiRouter::new()
+        .routes(routes!(pin, unpin))
+        .routes(routes!(list_pins))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,9 +34,16 @@ async fn set(state: &AppState, caller: &Caller, ch: Uuid, id: Uuid, on: bool) ->
     }
     access.writable()?;
     if on && message.deleted {
-        return Err(MessageError::Forbidden("message_deleted", "a deleted message cannot be pinned"));
+        return Err(MessageError::Forbidden(
+            "message_deleted",
+            "a deleted message cannot be pinned",
+        ));
     }
-    let target = Target { workspace_id: access.channel.workspace_id, channel_id: ch, message_id: id };
+    let target = Target {
+        workspace_id: access.channel.workspace_id,
+        channel_id: ch,
+        message_id: id,
+    };
     if state.store.set_pin(&target, caller.user_id, on, now_ms()).await? {
         state.published();
     }
@@ -46,7 +55,11 @@ async fn set(state: &AppState, caller: &Caller, ch: Uuid, id: Uuid, on: bool) ->
     params(("ch" = Uuid, Path, description = "channel id"), ("message_id" = Uuid, Path, description = "message id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch, message_id = %id))]
-async fn pin(State(state): State<AppState>, caller: Caller, Path((ch, id)): Path<(Uuid, Uuid)>) -> MessageResult<StatusCode> {
+async fn pin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((ch, id)): Path<(Uuid, Uuid)>,
+) -> MessageResult<StatusCode> {
     set(&state, &caller, ch, id, true).await
 }
 
@@ -55,7 +68,11 @@ async fn pin(State(state): State<AppState>, caller: Caller, Path((ch, id)): Path
     params(("ch" = Uuid, Path, description = "channel id"), ("message_id" = Uuid, Path, description = "message id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch, message_id = %id))]
-async fn unpin(State(state): State<AppState>, caller: Caller, Path((ch, id)): Path<(Uuid, Uuid)>) -> MessageResult<StatusCode> {
+async fn unpin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((ch, id)): Path<(Uuid, Uuid)>,
+) -> MessageResult<StatusCode> {
     set(&state, &caller, ch, id, false).await
 }
 
@@ -64,7 +81,13 @@ async fn unpin(State(state): State<AppState>, caller: Caller, Path((ch, id)): Pa
     params(("ch" = Uuid, Path, description = "channel id")),
     responses((status = 200, body = PinList), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]
-async fn list_pins(State(state): State<AppState>, caller: Caller, Path(ch): Path<Uuid>) -> MessageResult<Json<PinList>> {
+async fn list_pins(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(ch): Path<Uuid>,
+) -> MessageResult<Json<PinList>> {
     channel_access(&state, ch, caller.user_id).await?;
-    Ok(Json(PinList { pins: state.store.pins(ch).await? }))
+    Ok(Json(PinList {
+        pins: state.store.pins(ch).await?,
+    }))
 }

@@ -55,7 +55,13 @@ async fn create_workspace(
     Json(body): Json<CreateWorkspace>,
 ) -> MessageResult<(StatusCode, Json<Workspace>)> {
     let name = WorkspaceName::parse(&body.name)?;
-    let new = NewWorkspace { id: new_id(), name: name.into_inner(), owner_id: caller.user_id, general_id: new_id(), now: now_ms() };
+    let new = NewWorkspace {
+        id: new_id(),
+        name: name.into_inner(),
+        owner_id: caller.user_id,
+        general_id: new_id(),
+        now: now_ms(),
+    };
     let workspace = state.store.create_workspace(&new).await?;
     state.published();
     Ok((StatusCode::CREATED, Json(workspace)))
@@ -65,8 +71,13 @@ async fn create_workspace(
 #[utoipa::path(get, path = "/api/v1/workspaces", tag = "workspaces", security(("bearer" = [])),
     responses((status = 200, body = WorkspaceList), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
-async fn list_workspaces(State(state): State<AppState>, caller: Caller) -> MessageResult<Json<WorkspaceList>> {
-    Ok(Json(WorkspaceList { workspaces: state.store.workspaces_of(caller.user_id).await? }))
+async fn list_workspaces(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> MessageResult<Json<WorkspaceList>> {
+    Ok(Json(WorkspaceList {
+        workspaces: state.store.workspaces_of(caller.user_id).await?,
+    }))
 }
 
 /// One of the caller's workspaces.
@@ -74,8 +85,16 @@ async fn list_workspaces(State(state): State<AppState>, caller: Caller) -> Messa
     params(("ws" = Uuid, Path, description = "workspace id")),
     responses((status = 200, body = Workspace), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %ws))]
-async fn get_workspace(State(state): State<AppState>, caller: Caller, Path(ws): Path<Uuid>) -> MessageResult<Json<Workspace>> {
-    let workspace = state.store.workspace(ws, caller.user_id).await?.ok_or(MessageError::NotFound("workspace"))?;
+async fn get_workspace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(ws): Path<Uuid>,
+) -> MessageResult<Json<Workspace>> {
+    let workspace = state
+        .store
+        .workspace(ws, caller.user_id)
+        .await?
+        .ok_or(MessageError::NotFound("workspace"))?;
     Ok(Json(workspace))
 }
 
@@ -84,9 +103,15 @@ async fn get_workspace(State(state): State<AppState>, caller: Caller, Path(ws): 
     params(("ws" = Uuid, Path, description = "workspace id")),
     responses((status = 200, body = MemberList), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %ws))]
-async fn list_members(State(state): State<AppState>, caller: Caller, Path(ws): Path<Uuid>) -> MessageResult<Json<MemberList>> {
+async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(ws): Path<Uuid>,
+) -> MessageResult<Json<MemberList>> {
     workspace_member(&state, ws, caller.user_id).await?;
-    Ok(Json(MemberList { members: state.store.members(ws).await? }))
+    Ok(Json(MemberList {
+        members: state.store.members(ws).await?,
+    }))
 }
 
 /// Change a member's role (owners and admins; only owners touch owners; the last owner stays).
@@ -106,12 +131,22 @@ async fn update_member(
     if !me.role.is_admin() {
         return Err(MessageError::forbidden("only owners and admins change roles"));
     }
-    let target = state.store.member(ws, user).await?.ok_or(MessageError::NotFound("member"))?;
+    let target = state
+        .store
+        .member(ws, user)
+        .await?
+        .ok_or(MessageError::NotFound("member"))?;
     let touches_owner = target.role == Role::Owner || body.role == Role::Owner;
     if touches_owner && me.role != Role::Owner {
-        return Err(MessageError::forbidden("only owners grant or take the owner role"));
+        return Err(MessageError::forbidden(
+            "only owners grant or take the owner role",
+        ));
     }
-    let member = state.store.set_role(ws, user, body.role).await?.ok_or(MessageError::NotFound("member"))?;
+    let member = state
+        .store
+        .set_role(ws, user, body.role)
+        .await?
+        .ok_or(MessageError::NotFound("member"))?;
     state.published();
     Ok(Json(member))
 }
@@ -122,13 +157,21 @@ async fn update_member(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "the last owner cannot leave", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %ws, target = %user))]
-async fn remove_member(State(state): State<AppState>, caller: Caller, Path((ws, user)): Path<(Uuid, Uuid)>) -> MessageResult<StatusCode> {
+async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((ws, user)): Path<(Uuid, Uuid)>,
+) -> MessageResult<StatusCode> {
     let me = workspace_member(&state, ws, caller.user_id).await?;
     if user != caller.user_id {
         if !me.role.is_admin() {
             return Err(MessageError::forbidden("only owners and admins remove members"));
         }
-        let target = state.store.member(ws, user).await?.ok_or(MessageError::NotFound("member"))?;
+        let target = state
+            .store
+            .member(ws, user)
+            .await?
+            .ok_or(MessageError::NotFound("member"))?;
         if target.role == Role::Owner && me.role != Role::Owner {
             return Err(MessageError::forbidden("only owners remove owners"));
         }

@@ -25,8 +25,10 @@ pub use self::sqlite::SqliteStore;
 use crate::mentions::Mentions;
 use crate::model::{Channel, ChannelListItem, ChannelMember, Member, Message, Pin, Role, Version, Workspace};
 
-pub static MIGRATIONS: Migrations =
-    Migrations { sqlite: &sqlx::migrate!("./migrations/sqlite"), postgres: &sqlx::migrate!("./migrations/postgres") };
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("./migrations/sqlite"),
+    postgres: &sqlx::migrate!("./migrations/postgres"),
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -66,7 +68,8 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn invite(&self, code_hash: &str) -> StoreResult<Option<InviteRow>>;
     /// Uses an invite: joins the workspace as member and its `general`; None if the invite is
     /// unknown, expired or used up. A member accepting again changes nothing and uses nothing.
-    async fn accept_invite(&self, code_hash: &str, user_id: Uuid, now: i64) -> StoreResult<Option<Workspace>>;
+    async fn accept_invite(&self, code_hash: &str, user_id: Uuid, now: i64)
+    -> StoreResult<Option<Workspace>>;
 
     /// Creates a public or private channel with its creator as member; [`StoreError::NameTaken`].
     async fn create_channel(&self, new: &NewChannel) -> StoreResult<Channel>;
@@ -76,7 +79,12 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn channel(&self, channel_id: Uuid) -> StoreResult<Option<Channel>>;
     /// The channels of a workspace `user_id` sees (theirs, and public ones if `include_public`),
     /// with their read state.
-    async fn channel_list(&self, workspace_id: Uuid, user_id: Uuid, include_public: bool) -> StoreResult<Vec<ChannelListItem>>;
+    async fn channel_list(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        include_public: bool,
+    ) -> StoreResult<Vec<ChannelListItem>>;
     /// Renames, re-topics or (un)archives a channel; [`StoreError::NameTaken`].
     async fn update_channel(&self, channel_id: Uuid, patch: &ChannelPatch) -> StoreResult<Option<Channel>>;
     /// Adds a member, their read marker at the newest message; false if already a member.
@@ -84,7 +92,11 @@ pub trait MessageStore: Send + Sync + 'static {
     /// Removes a member; false if not a member.
     async fn leave_channel(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<bool>;
     /// A user's membership of a channel.
-    async fn channel_membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Option<ChannelMembership>>;
+    async fn channel_membership(
+        &self,
+        channel_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<ChannelMembership>>;
     /// The members of a channel, in joining order.
     async fn channel_members(&self, channel_id: Uuid) -> StoreResult<Vec<ChannelMember>>;
     /// Moves a member's read marker forward to `message_id`; false if it was already there or past.
@@ -100,13 +112,26 @@ pub trait MessageStore: Send + Sync + 'static {
     /// A thread's replies, oldest first, and whether more lie beyond the page.
     async fn replies(&self, root_id: Uuid, page: &Page) -> StoreResult<(Vec<Message>, bool)>;
     /// Replaces a message's text, keeping the old one as a version; None if gone or deleted.
-    async fn edit_message(&self, message_id: Uuid, text: &str, mentions: &Mentions, now: i64) -> StoreResult<Option<Message>>;
+    async fn edit_message(
+        &self,
+        message_id: Uuid,
+        text: &str,
+        mentions: &Mentions,
+        now: i64,
+    ) -> StoreResult<Option<Message>>;
     /// Earlier versions of a message, oldest first.
     async fn versions(&self, message_id: Uuid) -> StoreResult<Vec<Version>>;
     /// Turns a message into a tombstone, erasing its text, versions, mentions, reactions and pins.
     async fn delete_message(&self, message_id: Uuid, now: i64) -> StoreResult<Option<Message>>;
     /// Adds (`on`) or removes a reaction; false if nothing changed.
-    async fn set_reaction(&self, target: &Target, emoji: &str, user_id: Uuid, on: bool, now: i64) -> StoreResult<bool>;
+    async fn set_reaction(
+        &self,
+        target: &Target,
+        emoji: &str,
+        user_id: Uuid,
+        on: bool,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Pins (`on`) or unpins a message; false if nothing changed.
     async fn set_pin(&self, target: &Target, user_id: Uuid, on: bool, now: i64) -> StoreResult<bool>;
     /// A channel's pins, newest first.

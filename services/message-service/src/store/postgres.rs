@@ -12,4 +12,9 @@ impl PostgresStore {
     }
 }
 
-super::sql::impl_message_store!(PostgresStore, sqlx::Postgres, sqlx::PgConnection, echo_events::outbox::enqueue_postgres);
+super::sql::impl_message_store!(
+    PostgresStore,
+    sqlx::Postgres,
+    sqlx::PgConnection,
+    echo_events::outbox::enqueue_postgres
+);

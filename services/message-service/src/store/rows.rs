@@ -75,7 +75,11 @@ impl NewDm {
 }
 
 pub fn dm_key(sorted_ids: &[Uuid]) -> String {
-    sorted_ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",")
+    sorted_ids
+        .iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Channel fields to change; `None` leaves a field as it is.
@@ -133,7 +137,12 @@ pub struct WorkspaceRow {
 
 impl From<WorkspaceRow> for Workspace {
     fn from(row: WorkspaceRow) -> Self {
-        Workspace { id: row.id, name: row.name, created_at: rfc3339(row.created_at), role: Role::from_db(&row.role) }
+        Workspace {
+            id: row.id,
+            name: row.name,
+            created_at: rfc3339(row.created_at),
+            role: Role::from_db(&row.role),
+        }
     }
 }
 
@@ -146,7 +155,11 @@ pub struct MemberRow {
 
 impl From<MemberRow> for Member {
     fn from(row: MemberRow) -> Self {
-        Member { user_id: row.user_id, role: Role::from_db(&row.role), joined_at: rfc3339(row.joined_at) }
+        Member {
+            user_id: row.user_id,
+            role: Role::from_db(&row.role),
+            joined_at: rfc3339(row.joined_at),
+        }
     }
 }
 
@@ -215,7 +228,11 @@ impl MessageRow {
     /// The contract object, given the reactions and mentions loaded alongside.
     pub fn into_message(self, reactions: Vec<crate::model::Reaction>, mentions: Vec<Uuid>) -> Message {
         // A tombstone shows nothing of what it was.
-        let (reactions, mentions) = if self.deleted { (Vec::new(), Vec::new()) } else { (reactions, mentions) };
+        let (reactions, mentions) = if self.deleted {
+            (Vec::new(), Vec::new())
+        } else {
+            (reactions, mentions)
+        };
         Message {
             id: self.id,
             channel_id: self.channel_id,

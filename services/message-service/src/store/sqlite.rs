@@ -12,4 +12,9 @@ impl SqliteStore {
     }
 }
 
-super::sql::impl_message_store!(SqliteStore, sqlx::Sqlite, sqlx::SqliteConnection, echo_events::outbox::enqueue_sqlite);
+super::sql::impl_message_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    sqlx::SqliteConnection,
+    echo_events::outbox::enqueue_sqlite
+);

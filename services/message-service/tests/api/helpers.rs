@@ -7,7 +7,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("no id in {value}")).to_owned()
+    value["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_owned()
 }
 
 /// A workspace owned by `owner`: (workspace id, general channel id).
@@ -22,39 +25,74 @@ pub async fn workspace(app: &TestApp, owner: &TestUser, name: &str) -> (String, 
 pub async fn channel_named(app: &TestApp, user: &TestUser, ws: &str, name: &str) -> String {
     let (status, list) = app.get(user, &format!("/api/v1/workspaces/{ws}/channels")).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    let found = list["channels"].as_array().and_then(|cs| cs.iter().find(|c| c["name"] == name)).cloned();
+    let found = list["channels"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        .cloned();
     id(&found.unwrap_or_else(|| panic!("no channel {name} in {list}")))
 }
 
 /// Brings `user` into the workspace by invite, then gives them `role`.
 pub async fn join(app: &TestApp, owner: &TestUser, ws: &str, user: &TestUser, role: &str) {
-    let (status, invite) = app.post(owner, &format!("/api/v1/workspaces/{ws}/invites"), json!({})).await;
+    let (status, invite) = app
+        .post(owner, &format!("/api/v1/workspaces/{ws}/invites"), json!({}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{invite}");
     let code = invite["code"].as_str().expect("code");
-    let (status, body) = app.post(user, &format!("/api/v1/invites/{code}/accept"), json!({})).await;
+    let (status, body) = app
+        .post(user, &format!("/api/v1/invites/{code}/accept"), json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     if role != "member" {
-        let (status, body) = app.patch(owner, &format!("/api/v1/workspaces/{ws}/members/{}", user.id), json!({"role": role})).await;
+        let (status, body) = app
+            .patch(
+                owner,
+                &format!("/api/v1/workspaces/{ws}/members/{}", user.id),
+                json!({"role": role}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 }
 
-pub async fn create_channel(app: &TestApp, user: &TestUser, ws: &str, name: &str, visibility: &str) -> String {
-    let (status, body) =
-        app.post(user, &format!("/api/v1/workspaces/{ws}/channels"), json!({"name": name, "visibility": visibility})).await;
+pub async fn create_channel(
+    app: &TestApp,
+    user: &TestUser,
+    ws: &str,
+    name: &str,
+    visibility: &str,
+) -> String {
+    let (status, body) = app
+        .post(
+            user,
+            &format!("/api/v1/workspaces/{ws}/channels"),
+            json!({"name": name, "visibility": visibility}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     id(&body)
 }
 
 pub async fn post(app: &TestApp, user: &TestUser, ch: &str, text: &str) -> Value {
-    let (status, body) = app.post(user, &format!("/api/v1/channels/{ch}/messages"), json!({"text": text})).await;
+    let (status, body) = app
+        .post(
+            user,
+            &format!("/api/v1/channels/{ch}/messages"),
+            json!({"text": text}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body
 }
 
 pub async fn reply(app: &TestApp, user: &TestUser, ch: &str, root: &str, text: &str) -> Value {
-    let (status, body) =
-        app.post(user, &format!("/api/v1/channels/{ch}/messages"), json!({"text": text, "thread_root_id": root})).await;
+    let (status, body) = app
+        .post(
+            user,
+            &format!("/api/v1/channels/{ch}/messages"),
+            json!({"text": text, "thread_root_id": root}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body
 }
@@ -63,21 +101,36 @@ pub async fn reply(app: &TestApp, user: &TestUser, ch: &str, root: &str, text: &
 pub async fn entry(app: &TestApp, user: &TestUser, ws: &str, ch: &str) -> Option<Value> {
     let (status, list) = app.get(user, &format!("/api/v1/workspaces/{ws}/channels")).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    list["channels"].as_array().and_then(|cs| cs.iter().find(|c| c["id"] == ch)).cloned()
+    list["channels"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["id"] == ch))
+        .cloned()
 }
 
 /// (unread_count, mention_count) of `ch` for `user`.
 pub async fn counts(app: &TestApp, user: &TestUser, ws: &str, ch: &str) -> (i64, i64) {
-    let e = entry(app, user, ws, ch).await.unwrap_or_else(|| panic!("{ch} not listed"));
-    (e["unread_count"].as_i64().expect("unread"), e["mention_count"].as_i64().expect("mentions"))
+    let e = entry(app, user, ws, ch)
+        .await
+        .unwrap_or_else(|| panic!("{ch} not listed"));
+    (
+        e["unread_count"].as_i64().expect("unread"),
+        e["mention_count"].as_i64().expect("mentions"),
+    )
 }
 
 pub async fn history(app: &TestApp, user: &TestUser, ch: &str, query: &str) -> Value {
-    let (status, body) = app.get(user, &format!("/api/v1/channels/{ch}/messages{query}")).await;
+    let (status, body) = app
+        .get(user, &format!("/api/v1/channels/{ch}/messages{query}"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
 pub fn ids(page: &Value) -> Vec<String> {
-    page["messages"].as_array().expect("messages").iter().map(id).collect()
+    page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(id)
+        .collect()
 }

@@ -12,11 +12,19 @@ async fn rows_containing(app: &TestApp, needle: &str) -> i64 {
     match app.backend {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&url).await.expect("open sqlite");
-            sqlx::query_scalar(sql).bind(pattern).fetch_one(&pool).await.expect("count")
+            sqlx::query_scalar(sql)
+                .bind(pattern)
+                .fetch_one(&pool)
+                .await
+                .expect("count")
         }
         Backend::Postgres => {
             let pool = sqlx::PgPool::connect(&url).await.expect("open postgres");
-            sqlx::query_scalar(sql).bind(pattern).fetch_one(&pool).await.expect("count")
+            sqlx::query_scalar(sql)
+                .bind(pattern)
+                .fetch_one(&pool)
+                .await
+                .expect("count")
         }
     }
 }

@@ -29,8 +29,16 @@ async fn walk(app: &TestApp, user: &TestUser, ch: &str, limit: usize, forwards: 
             assert_eq!(page["has_more"], false);
             return seen;
         }
-        cursor = Some(if forwards { page_ids[0].clone() } else { page_ids[page_ids.len() - 1].clone() });
-        seen.extend(if forwards { page_ids.into_iter().rev().collect::<Vec<_>>() } else { page_ids });
+        cursor = Some(if forwards {
+            page_ids[0].clone()
+        } else {
+            page_ids[page_ids.len() - 1].clone()
+        });
+        seen.extend(if forwards {
+            page_ids.into_iter().rev().collect::<Vec<_>>()
+        } else {
+            page_ids
+        });
         if page["has_more"] == false {
             return seen;
         }
@@ -40,7 +48,10 @@ async fn walk(app: &TestApp, user: &TestUser, ch: &str, limit: usize, forwards: 
 async fn walk_oldest(app: &TestApp, user: &TestUser, ch: &str) -> String {
     let mut cursor: Option<String> = None;
     loop {
-        let query = cursor.as_ref().map(|c| format!("?limit=200&before={c}")).unwrap_or_else(|| "?limit=200".into());
+        let query = cursor
+            .as_ref()
+            .map(|c| format!("?limit=200&before={c}"))
+            .unwrap_or_else(|| "?limit=200".into());
         let page = history(app, user, ch, &query).await;
         let page_ids = ids(&page);
         let last = page_ids.last().cloned().or(cursor.clone()).expect("a message");
@@ -79,14 +90,21 @@ on_both_backends! {
 /// While others keep posting, walking the history by cursor (either way) sees every message that
 /// existed when the walk began exactly once, in strict order.
 fn paging_survives_concurrent_posts(backend: Backend) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let app = runtime.block_on(TestApp::spawn(backend));
     let (alice, general) = runtime.block_on(async {
         let alice = app.register("Alice").await;
         let (_, general) = workspace(&app, &alice, "Acme").await;
         (alice, general)
     });
-    let mut runner = TestRunner::new(Config { cases: 8, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: 8,
+        ..Config::default()
+    });
     let strategy = (1usize..25, 1usize..8, any::<bool>());
     runner
         .run(&strategy, |(extra, limit, forwards)| {
@@ -97,14 +115,24 @@ fn paging_survives_concurrent_posts(backend: Backend) {
                 let before_walk: Vec<String> = ids(&history(&app, &alice, &general, "?limit=200").await);
                 let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
                 let noise = {
-                    let (stop, app_http, url, token, general) =
-                        (stop.clone(), app.http.clone(), app.url(&format!("/api/v1/channels/{general}/messages")), alice.token.clone(), general.clone());
+                    let (stop, app_http, url, token, general) = (
+                        stop.clone(),
+                        app.http.clone(),
+                        app.url(&format!("/api/v1/channels/{general}/messages")),
+                        alice.token.clone(),
+                        general.clone(),
+                    );
                     let _ = general;
                     tokio::spawn(async move {
                         let mut n = 0;
                         // Bounded, so a forward walk can catch up with the newest message.
                         while n < 20 && !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                            let _ = app_http.post(&url).bearer_auth(&token).json(&serde_json::json!({"text": format!("noise {n}")})).send().await;
+                            let _ = app_http
+                                .post(&url)
+                                .bearer_auth(&token)
+                                .json(&serde_json::json!({"text": format!("noise {n}")}))
+                                .send()
+                                .await;
                             n += 1;
                         }
                     })

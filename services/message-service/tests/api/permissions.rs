@@ -13,7 +13,12 @@ struct Row {
 }
 
 fn row(method: Method, path: String, body: Option<Value>, expect: [u16; 5]) -> Row {
-    Row { method, path, body, expect }
+    Row {
+        method,
+        path,
+        body,
+        expect,
+    }
 }
 
 on_both_backends! {
