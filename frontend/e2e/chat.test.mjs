@@ -114,6 +114,31 @@ describe('two users chatting in real time', { timeout: 10 * 60_000 }, () => {
     await a.getByTestId('thread-panel').waitFor({ state: 'detached' });
   });
 
+  it('pins, edits with history and channel details show up for both people', T, async () => {
+    const pinned = message(a, 'hello from alice');
+    await pinned.hover();
+    await pinned.getByTestId('pin-message').click();
+    await message(b, 'hello from alice').getByTestId('pinned-marker').waitFor();
+    await b.getByTestId('pins-button').click();
+    await b.getByTestId('pins-panel').getByTestId('pinned-item').filter({ hasText: 'hello from alice' }).waitFor();
+
+    const edited = message(a, 'ping in the side channel');
+    await edited.hover();
+    await edited.getByTestId('edit-message').click();
+    await a.getByTestId('edit-input').fill('ping in the side channel (edited)');
+    await a.getByTestId('save-edit').click();
+    const seen = message(b, 'ping in the side channel (edited)');
+    await seen.getByTestId('edited-marker').waitFor();
+    await seen.getByTestId('edited-marker').click();
+    await b.getByTestId('history-panel').getByTestId('history-version').filter({ hasText: 'ping in the side channel' }).first().waitFor();
+
+    await b.getByTestId('details-button').click();
+    const members = b.getByTestId('details-panel').getByTestId('member-list');
+    await members.filter({ hasText: 'Alice E2E' }).filter({ hasText: 'Bob E2E' }).waitFor();
+    await b.keyboard.press('Escape');
+    await b.getByTestId('details-panel').waitFor({ state: 'detached' });
+  });
+
   it('a person who went offline sees every missed message after reconnecting, without reloading', T, async () => {
     await ctxB.setOffline(true);
     await b.getByTestId('reconnecting-banner').waitFor({ timeout: 30_000 });

@@ -84,18 +84,19 @@ function ChannelHeader({ channelId, label, isDm }: { channelId: Id; label: strin
 
   return (
     <header className="flex h-12 shrink-0 items-center gap-3 border-b border-zinc-200 px-4 dark:border-zinc-800">
-      <div className="min-w-0 flex-1">
+      <div className="min-w-24 flex-auto">
         <h2 className="truncate font-bold" data-testid="channel-title">
           {isDm ? label : <><span className="text-zinc-500">{channel?.kind === 'private' ? '🔒 ' : '# '}</span>{label}</>}
         </h2>
         {channel?.topic && <p className="truncate text-xs text-zinc-500">{channel.topic}</p>}
       </div>
-      <form role="search" onSubmit={submit} className="relative hidden w-72 md:block">
+      <form role="search" onSubmit={submit} className="relative hidden w-72 min-w-36 shrink-[4] md:block">
         <Icon name="search" className="pointer-events-none absolute top-2 left-2 h-4 w-4 text-zinc-400" />
         <input
           type="search"
           className="input py-1.5! pl-8!"
-          placeholder="Search (from:@name in:#channel …)"
+          placeholder="Search messages"
+          title="Search: words, &quot;exact phrase&quot;, -excluded, from:@name, in:#channel, before:/after:YYYY-MM-DD, has:file, has:link, is:thread, mentions:me"
           aria-label="Search messages"
           data-testid="search-input"
           value={query}

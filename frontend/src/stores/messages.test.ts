@@ -109,4 +109,13 @@ describe('messages store', () => {
     expect(ids()).toEqual([b.id]);
     expect(state().byId[b.id]).toMatchObject({ deleted: true, text: '' });
   });
+
+  it('keeps the pinned set object when the same pins are recorded again', () => {
+    useMessages.getState().setPinned('C1', ['m1', 'm2']);
+    const first = useMessages.getState().pinned.C1;
+    useMessages.getState().setPinned('C1', ['m2', 'm1']);
+    expect(useMessages.getState().pinned.C1).toBe(first);
+    useMessages.getState().setPinned('C1', ['m1']);
+    expect(Object.keys(useMessages.getState().pinned.C1)).toEqual(['m1']);
+  });
 });

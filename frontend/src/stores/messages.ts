@@ -278,7 +278,12 @@ export const useMessages = create<MessagesState>()((set, get) => ({
   },
 
   setPinned(channelId, messageIds) {
-    set((s) => ({ pinned: { ...s.pinned, [channelId]: Object.fromEntries(messageIds.map((id) => [id, true as const])) } }));
+    set((s) => {
+      const current = s.pinned[channelId];
+      // Same set as before: keep the object, so subscribers are not woken up for nothing.
+      if (current && Object.keys(current).length === messageIds.length && messageIds.every((id) => current[id])) return s;
+      return { pinned: { ...s.pinned, [channelId]: Object.fromEntries(messageIds.map((id) => [id, true as const])) } };
+    });
   },
 
   togglePinned(channelId, messageId, pinned) {

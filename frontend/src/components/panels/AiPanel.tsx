@@ -8,7 +8,9 @@ import { useWorkspaces } from '../../stores/workspaces';
 import { PanelFrame } from './RightPanel';
 
 export default function AiPanel() {
-  const { workspaceId, channelId } = useUi((s) => activeIds(s.route));
+  // Two selectors: one returning a fresh object would re-render forever.
+  const workspaceId = useUi((s) => activeIds(s.route).workspaceId);
+  const channelId = useUi((s) => activeIds(s.route).channelId);
   const channel = useWorkspaces((s) => (channelId ? s.channels[channelId] : undefined));
   const [summary, setSummary] = useState<SummaryResponse | null>(null);
   const [answer, setAnswer] = useState<AskResponse | null>(null);

@@ -10,7 +10,9 @@ import { Avatar } from '../ui/Avatar';
 import { PanelFrame } from './RightPanel';
 
 export function DetailsPanel() {
-  const { workspaceId, channelId } = useUi((s) => activeIds(s.route));
+  // Two selectors: one returning a fresh object would re-render forever.
+  const workspaceId = useUi((s) => activeIds(s.route).workspaceId);
+  const channelId = useUi((s) => activeIds(s.route).channelId);
   const channel = useWorkspaces((s) => (channelId ? s.channels[channelId] : undefined));
   const members = useWorkspaces((s) => (channelId ? s.channelMembers[channelId] : undefined));
   const users = useUsers((s) => s.users);

@@ -11,7 +11,8 @@ import { PanelFrame } from './RightPanel';
 
 export function PinsPanel() {
   const channelId = useUi((s) => activeIds(s.route).channelId);
-  const pinnedIds = useMessages((s) => (channelId ? s.pinned[channelId] : undefined));
+  // A string, so that reloading the list (which records the pins again) does not trigger a reload.
+  const pinnedKey = useMessages((s) => Object.keys((channelId ? s.pinned[channelId] : undefined) ?? {}).sort().join(','));
   const [pins, setPins] = useState<Message[] | null>(null);
   const users = useUsers((s) => s.users);
   const ctx = useMentionContext();
@@ -27,7 +28,7 @@ export function PinsPanel() {
     return () => {
       live = false;
     };
-  }, [channelId, pinnedIds]);
+  }, [channelId, pinnedKey]);
 
   return (
     <PanelFrame title="Pinned messages" testId="pins-panel">
