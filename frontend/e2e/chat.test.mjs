@@ -139,6 +139,21 @@ describe('two users chatting in real time', { timeout: 10 * 60_000 }, () => {
     await b.getByTestId('details-panel').waitFor({ state: 'detached' });
   });
 
+  it('a direct message reaches the other person with a mention badge', T, async () => {
+    await b.getByTestId('add-dm').click();
+    await b.getByTestId('dm-person').filter({ hasText: 'Alice E2E' }).click();
+    await b.getByTestId('start-dm').click();
+    await b.getByTestId('channel-title').filter({ hasText: 'Alice E2E' }).waitFor();
+    await send(b, 'a private word');
+    const link = a.getByTestId('dm-list').getByTestId('channel-link').filter({ hasText: 'Bob E2E' });
+    await link.getByTestId('mention-badge').waitFor();
+    await link.click();
+    await message(a, 'a private word').waitFor();
+    await link.getByTestId('mention-badge').waitFor({ state: 'detached' });
+    await openChannel(a, channel);
+    await openChannel(b, channel);
+  });
+
   it('a person who went offline sees every missed message after reconnecting, without reloading', T, async () => {
     await ctxB.setOffline(true);
     await b.getByTestId('reconnecting-banner').waitFor({ timeout: 30_000 });

@@ -20,6 +20,7 @@ export function useChannelLabel(channel: Channel | undefined): string {
 
 export function channelLabel(channel: Channel, members: Id[] | undefined, users: ReturnType<typeof useUsers.getState>['users'], self: Id | null): string {
   if (channel.kind !== 'dm' && channel.kind !== 'group_dm') return channel.name;
+  members = members ?? channel.member_ids;
   const others = (members ?? []).filter((id) => id !== self);
   if (!others.length) return members?.length ? `${displayName(users, self ?? '')} (you)` : channel.name || 'Direct message';
   return others.map((id) => displayName(users, id)).join(', ');

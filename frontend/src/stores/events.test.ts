@@ -156,4 +156,13 @@ describe('realtime event handling', () => {
     expect(ch('C1')).toBeUndefined();
     expect(hooks.leftWorkspace).toHaveBeenCalledWith('W1');
   });
+
+  it('names a direct message that arrives by event after its members', () => {
+    const { apply, hooks } = setup();
+    const dm = channel({ id: 'D9', kind: 'dm', name: '', is_member: undefined, member_ids: ['U1', 'U2'] });
+    apply({ type: 'channel.created', data: { workspace_id: 'W1', channel_id: 'D9', channel: dm } });
+    expect(ch('D9').is_member).toBe(true);
+    expect(useWorkspaces.getState().channelMembers.D9).toEqual(['U1', 'U2']);
+    expect(hooks.ensureUsers).toHaveBeenCalledWith(['U1', 'U2']);
+  });
 });

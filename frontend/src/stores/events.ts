@@ -46,6 +46,13 @@ export function createEventHandler(hooks: EventHooks) {
     if (counted.size > 5000) counted.delete(counted.values().next().value as Id);
   };
 
+  /** DMs are named after their members: record the ones an event brings, and load their profiles. */
+  const noteMembers = (channel: Channel) => {
+    if (!Array.isArray(channel.member_ids) || (channel.kind !== 'dm' && channel.kind !== 'group_dm')) return;
+    useWorkspaces.getState().setChannelMembers(channel.id, channel.member_ids);
+    hooks.ensureUsers(channel.member_ids);
+  };
+
   return function applyEvent(frame: ServerFrame): void {
     const data = (frame.data ?? {}) as Record<string, unknown>;
     const self = useAuth.getState().user?.id ?? null;
@@ -107,6 +114,7 @@ export function createEventHandler(hooks: EventHooks) {
         const isMember =
           channel.is_member ?? known?.is_member ?? (channel.kind !== 'public' || (!!self && channel.created_by === self));
         useWorkspaces.getState().upsertChannel({ ...channel, is_member: isMember });
+        noteMembers(channel);
         return;
       }
       case 'channel.member_joined':
@@ -123,6 +131,7 @@ export function createEventHandler(hooks: EventHooks) {
           const known = ws.channels[channel.id];
           const isMember = known?.is_member ?? (userId === self ? joined : channel.kind !== 'public');
           ws.upsertChannel({ ...channel, is_member: isMember });
+          noteMembers(channel);
         }
         if (joined) ws.addChannelMember(channelId, userId);
         else ws.removeChannelMember(channelId, userId);
