@@ -203,9 +203,12 @@ describe('two users chatting in real time', { timeout: 10 * 60_000 }, () => {
       await a.keyboard.press('Escape');
       const isDark = await a.evaluate(() => document.documentElement.classList.contains('dark'));
       assert.equal(isDark, theme === 'dark');
+      // Park the pointer on the workspace rail so no message shows its hover toolbar.
+      await a.mouse.move(30, 780);
       await a.screenshot({ path: join(ARTIFACTS, `${theme}-channel.png`) });
       await message(a, 'hello from alice').getByTestId('thread-replies').click();
       await a.getByTestId('thread-panel').waitFor();
+      await a.mouse.move(30, 780);
       await a.screenshot({ path: join(ARTIFACTS, `${theme}-thread.png`) });
       await a.keyboard.press('Escape');
       await a.keyboard.press('Control+k');

@@ -92,12 +92,17 @@ export const MessageItem = memo(function MessageItem({ messageId, grouped, highl
           }} />
         ) : (
           <div className={`text-[15px] leading-relaxed ${pending ? 'opacity-60' : ''}`} data-testid="message-text">
-            <Markdown text={m.text} ctx={ctx} />
-            {m.edited_at && (
-              <button type="button" className="ml-1 text-xs text-zinc-500 hover:underline" onClick={() => openPanel({ kind: 'history', messageId: m.id })} data-testid="edited-marker" title={`Edited ${formatFull(m.edited_at)}`}>
-                (edited)
-              </button>
-            )}
+            <Markdown
+              text={m.text}
+              ctx={ctx}
+              trailing={
+                m.edited_at ? (
+                  <button type="button" className="ml-1 text-xs text-zinc-500 hover:underline" onClick={() => openPanel({ kind: 'history', messageId: m.id })} data-testid="edited-marker" title={`Edited ${formatFull(m.edited_at)}`}>
+                    (edited)
+                  </button>
+                ) : undefined
+              }
+            />
           </div>
         )}
 
@@ -148,7 +153,7 @@ export const MessageItem = memo(function MessageItem({ messageId, grouped, highl
       </div>
 
       {!pending && !m.deleted && !editing && (
-        <div className="absolute -top-3 right-4 hidden items-center rounded-md border border-zinc-200 bg-white shadow-sm group-focus-within:flex group-hover:flex dark:border-zinc-700 dark:bg-zinc-800" role="toolbar" aria-label="Message actions" data-testid="message-toolbar">
+        <div className="absolute -top-3 right-4 hidden items-center rounded-md border border-zinc-200 bg-white shadow-sm group-hover:flex group-has-[:focus-visible]:flex dark:border-zinc-700 dark:bg-zinc-800" role="toolbar" aria-label="Message actions" data-testid="message-toolbar">
           <button type="button" className="icon-btn" aria-label="Add reaction" title="Add reaction" onClick={(e) => setPicker((p) => (p ? null : pickerPosition(e.currentTarget)))} data-testid="add-reaction">
             <Icon name="smile" />
           </button>

@@ -101,6 +101,28 @@ function renderBlocks(blocks: Block[], ctx: MentionContext, keyPrefix: string): 
 }
 
 /** Renders message text as React elements. User input is never interpreted as HTML. */
-export function Markdown({ text, ctx }: { text: string; ctx: MentionContext }) {
-  return <>{renderBlocks(parseBlocks(text), ctx, 'm')}</>;
+/**
+ * Renders chat markdown. `trailing` (e.g. an "(edited)" marker) is placed at the end of the last
+ * paragraph so that it flows with the text instead of starting a line of its own.
+ */
+export function Markdown({ text, ctx, trailing }: { text: string; ctx: MentionContext; trailing?: ReactNode }) {
+  const blocks = parseBlocks(text);
+  const nodes = renderBlocks(blocks, ctx, 'm');
+  if (trailing == null) return <>{nodes}</>;
+  const last = blocks[blocks.length - 1];
+  if (last?.t === 'p') {
+    nodes[nodes.length - 1] = (
+      <p key={`m.${blocks.length - 1}`} className="md-p">
+        {renderInline(last.children, ctx, `m.${blocks.length - 1}`)}
+        {trailing}
+      </p>
+    );
+    return <>{nodes}</>;
+  }
+  return (
+    <>
+      {nodes}
+      {trailing}
+    </>
+  );
 }
