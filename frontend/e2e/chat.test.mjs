@@ -154,6 +154,20 @@ describe('two users chatting in real time', { timeout: 10 * 60_000 }, () => {
     await openChannel(b, channel);
   });
 
+  it('presence changes reach the other person and sessions are listed', T, async () => {
+    const aliceInDms = b.getByTestId('dm-list').getByTestId('channel-link').filter({ hasText: 'Alice E2E' });
+    await aliceInDms.locator('[data-testid="presence"][data-status="online"]').waitFor();
+    await a.getByTestId('profile-button').click();
+    await a.getByTestId('presence-select').selectOption('away');
+    await aliceInDms.locator('[data-testid="presence"][data-status="away"]').waitFor();
+    await a.getByTestId('presence-select').selectOption('online');
+    await aliceInDms.locator('[data-testid="presence"][data-status="online"]').waitFor();
+    await a.getByTestId('tab-sessions').click();
+    await a.getByTestId('sessions-list').locator('li').first().waitFor();
+    await a.keyboard.press('Escape');
+    await a.getByTestId('profile-modal').waitFor({ state: 'detached' });
+  });
+
   it('a person who went offline sees every missed message after reconnecting, without reloading', T, async () => {
     await ctxB.setOffline(true);
     await b.getByTestId('reconnecting-banner').waitFor({ timeout: 30_000 });
