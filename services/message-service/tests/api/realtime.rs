@@ -162,14 +162,22 @@ async fn a_client_resumes_after_the_server_restarts_without_a_gap() {
     let mut socket = WsClient::connect(&app, &bob, None).await.unwrap();
     socket.next(WAIT).await.unwrap();
     let first = post(&app, &alice, &general, "before the restart").await;
-    assert_eq!(socket.next_of("message.created", WAIT).await.unwrap()["data"]["message"]["id"], first["id"]);
+    assert_eq!(
+        socket.next_of("message.created", WAIT).await.unwrap()["data"]["message"]["id"],
+        first["id"]
+    );
     let cursor = socket.cursor.clone();
 
     app.restart().await;
     let later: BTreeSet<String> = {
         let mut ids = BTreeSet::new();
         for i in 0..3 {
-            ids.insert(post(&app, &alice, &general, &format!("after {i}")).await["id"].as_str().unwrap().to_owned());
+            ids.insert(
+                post(&app, &alice, &general, &format!("after {i}")).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
         }
         ids
     };
@@ -178,7 +186,12 @@ async fn a_client_resumes_after_the_server_restarts_without_a_gap() {
     assert_eq!(socket.next(WAIT).await.unwrap()["data"]["resumed"], true);
     let mut got = BTreeSet::new();
     while got.len() < later.len() {
-        got.insert(socket.next_of("message.created", WAIT).await.unwrap()["data"]["message"]["id"].as_str().unwrap().to_owned());
+        got.insert(
+            socket.next_of("message.created", WAIT).await.unwrap()["data"]["message"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     assert_eq!(got, later);
 }
