@@ -1,68 +1,131 @@
-//! ai-service: embeddings and a vector index of the messages people can read, summaries, the
-//! assistant, insights and recommendations, all fed from the event bus into its own store.
+//! ai-service: embeddings and a vector index of the messages people can read, hybrid search,
+//! summaries, the assistant, insights and recommendations — all fed from the event bus into its
+//! own store, so it keeps working (on what it has indexed) while message-service is busy or down.
 //!
-//! This crate currently provides the service frame — its database (SQLite or PostgreSQL by URL),
-//! operations routes and `GET /api/v1/ai/status` — that the AI features are built into.
+//! Data flow: [`consumer::Indexer`] consumes message, channel, membership and read-marker events
+//! (group `ai-service`, from the oldest retained event) into the [`store`] and the in-memory
+//! [`index`]; the embedding worker in [`engine`] embeds new and edited messages in bounded batches
+//! on the blocking pool with [`embed::Embedder`] (all-MiniLM-L6-v2 on candle). Without the model
+//! files everything still runs on lexical methods (BM25, TF-IDF), and the status says
+//! `embedder: "lexical"`.
+//!
+//! Features: [`search`] (BM25 + cosine fused by reciprocal rank), [`summarize`] (TextRank, or the
+//! LLM), [`ask`] (retrieval, a relevance threshold, then quotes or the LLM), [`insights`] and
+//! [`recommend`]; [`generate`] picks the LLM or the extractive method and streams; [`llm`] talks
+//! to an OpenAI-compatible endpoint. [`http`] holds one module per endpoint; [`config`] the typed
+//! configuration. Errors are `echo_http::ApiError` (client errors explicit, the rest an opaque
+//! 500 logged with its chain).
+
+pub mod ask;
+pub mod config;
+pub mod consumer;
+pub mod embed;
+pub mod engine;
+pub mod eval;
+pub mod generate;
+pub mod http;
+pub mod index;
+pub mod insights;
+pub mod llm;
+pub mod recommend;
+pub mod search;
+pub mod state;
+pub mod store;
+pub mod summarize;
+pub mod text;
+pub mod textrank;
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::State;
-use echo_auth::{Caller, HasVerifier, Verifier};
+use echo_auth::Verifier;
 use echo_db::{Db, Migrations};
+use echo_events::{ConsumerConfig, GroupStart};
 use echo_http::ops::Readiness;
-use echo_http::{ErrorBody, Json};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use utoipa::openapi::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
-pub static MIGRATIONS: Migrations =
-    Migrations { sqlite: &sqlx::migrate!("./migrations/sqlite"), postgres: &sqlx::migrate!("./migrations/postgres") };
+pub use crate::config::Config;
+pub use crate::embed::fetch_model;
+use crate::engine::Core;
+use crate::state::AppState;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct Config {
-    /// `sqlite://…` or `postgres://…`.
-    pub database_url: String,
-}
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("./migrations/sqlite"),
+    postgres: &sqlx::migrate!("./migrations/postgres"),
+};
 
-impl Default for Config {
-    fn default() -> Self {
-        Self { database_url: "sqlite://data/ai.db".into() }
-    }
-}
-
+/// What ai-service needs from the process around it.
 pub struct Deps {
     pub verifier: Arc<Verifier>,
     pub bus: Arc<dyn echo_events::EventBus>,
-    pub shutdown: tokio_util::sync::CancellationToken,
-}
-
-#[derive(Clone)]
-pub struct AppState {
-    verifier: Arc<Verifier>,
-}
-
-impl HasVerifier for AppState {
-    fn verifier(&self) -> &Arc<Verifier> {
-        &self.verifier
-    }
+    /// Stops the consumer and the embedding worker when cancelled.
+    pub shutdown: CancellationToken,
 }
 
 pub struct AiService {
     state: AppState,
     db: Db,
+    shutdown: CancellationToken,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl AiService {
+    /// Opens (and migrates) the store, loads the model if present, rebuilds the index and starts
+    /// the consumer and the embedding worker.
     pub async fn build(config: Config, deps: Deps) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database_url, &MIGRATIONS, Default::default()).await.context("opening the AI store")?;
-        let _ = (deps.bus, deps.shutdown);
-        Ok(Self { state: AppState { verifier: deps.verifier }, db })
+        let db = Db::connect(&config.database_url, &MIGRATIONS, Default::default())
+            .await
+            .context("opening the AI store")?;
+        let store = store::for_db(&db);
+        let embedder = load_embedder(&config).await;
+        let llm_config = config.llm.clone().with_env_fallback();
+        let llm = llm::Llm::from_config(&llm_config)?;
+        match &llm {
+            Some(llm) => tracing::info!(
+                model = llm.model(),
+                "summaries and answers are generated by the configured LLM endpoint"
+            ),
+            None => tracing::info!(
+                "no LLM endpoint configured (ai.llm.base_url / ECHO_LLM_BASE_URL): summaries and answers are extractive"
+            ),
+        }
+        let core = Arc::new(Core::new(
+            store,
+            embedder,
+            llm,
+            deps.bus.clone(),
+            config.embed_batch,
+        ));
+        core.load().await?;
+
+        // A child token: closing this service stops its tasks without cancelling the process.
+        let shutdown = deps.shutdown.child_token();
+        let consumer = ConsumerConfig {
+            start: GroupStart::Oldest,
+            ..ConsumerConfig::new(engine::GROUP, config.consumer_name.clone())
+        };
+        let indexer = Arc::new(consumer::Indexer::new(core.clone()));
+        let tasks = vec![
+            echo_events::spawn_consumer(deps.bus, consumer, indexer, shutdown.clone()),
+            tokio::spawn(core.clone().run_embedding_worker(shutdown.clone())),
+        ];
+        Ok(Self {
+            state: AppState {
+                verifier: deps.verifier,
+                core,
+            },
+            db,
+            shutdown,
+            tasks: Mutex::new(tasks),
+        })
     }
 
+    /// The routes, and their OpenAPI description.
     pub fn router(&self) -> (Router, OpenApi) {
         let (router, openapi) = routes().split_for_parts();
         (router.with_state(self.state.clone()), openapi)
@@ -72,34 +135,50 @@ impl AiService {
         Readiness::default().with("ai_db", self.db.probe())
     }
 
+    /// Stops the consumer and the worker (after their current step) and closes the database.
     pub async fn close(&self) {
+        self.shutdown.cancel();
+        for task in self.tasks.lock().await.drain(..) {
+            let _ = task.await;
+        }
         self.db.close().await;
     }
 }
 
-fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(status))
+/// The embedder, or None (lexical fallback) when the model is missing or does not load.
+async fn load_embedder(config: &Config) -> Option<Arc<embed::Embedder>> {
+    let dir = config.resolved_model_dir();
+    if !embed::model_present(&dir) {
+        tracing::warn!(
+            model_dir = %dir.display(),
+            "no embedding model found: semantic search, summaries and the assistant run on a lexical fallback. \
+             Fetch the model with `echo-server ai fetch-model` or scripts/fetch-model.sh (or set ai.model_dir / ECHO_MODEL_DIR)"
+        );
+        return None;
+    }
+    let batch = config.embed_batch;
+    let load_dir = dir.clone();
+    match tokio::task::spawn_blocking(move || embed::Embedder::load(&load_dir, batch)).await {
+        Ok(Ok(embedder)) => {
+            tracing::info!(model_dir = %dir.display(), model = embedder.name(), "embedding model loaded");
+            Some(Arc::new(embedder))
+        }
+        Ok(Err(error)) => {
+            tracing::error!(model_dir = %dir.display(), error = format!("{error:#}"), "the embedding model does not load: using the lexical fallback");
+            None
+        }
+        Err(error) => {
+            tracing::error!(%error, "loading the embedding model failed: using the lexical fallback");
+            None
+        }
+    }
 }
 
-/// The service's API description.
+fn routes() -> OpenApiRouter<AppState> {
+    http::router()
+}
+
+/// The service's API description (without state), for the scaled gateway.
 pub fn openapi() -> OpenApi {
     routes().split_for_parts().1
-}
-
-/// What the AI features run on and how far indexing has got.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Status {
-    /// The embedding model in use; `lexical` when no model is loaded.
-    pub embedder: String,
-    /// The configured LLM endpoint's model, if any.
-    pub llm: Option<String>,
-    pub indexed_messages: u64,
-    /// Events published but not yet indexed.
-    pub lag: u64,
-}
-
-#[utoipa::path(get, path = "/api/v1/ai/status", tag = "ai", security(("bearer" = [])),
-    responses((status = 200, body = Status), (status = 401, body = ErrorBody)))]
-async fn status(State(_state): State<AppState>, _caller: Caller) -> Json<Status> {
-    Json(Status { embedder: "lexical".into(), llm: None, indexed_messages: 0, lag: 0 })
 }

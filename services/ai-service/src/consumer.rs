@@ -1,0 +1,308 @@
+//! The indexer: consumes message-service's events (group `ai-service`, from the oldest retained
+//! event, so it catches up after downtime) into ai-service's own store and index. Every effect is
+//! an upsert or a delete keyed by ids, so redelivery and replay are harmless; an unknown version
+//! of a known event is parked in the dead-letter list rather than guessed at.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use echo_events::{EventHandler, HandleError, Logged};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::embed;
+use crate::engine::{Core, GROUP};
+use crate::index::{ChannelKind, Doc};
+use crate::store::{ChannelRow, MessageRow};
+
+pub struct Indexer {
+    pub core: Arc<Core>,
+    /// Events handled since the position was last written down.
+    pub unsaved: std::sync::atomic::AtomicU32,
+}
+
+impl Indexer {
+    pub fn new(core: Arc<Core>) -> Self {
+        Self {
+            core,
+            unsaved: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+}
+
+/// Events of kinds this consumer ignores (typing, presence…) between two writes of its position:
+/// the bus remembers the group's position anyway, this one only feeds the status's lag after a
+/// restart, so it need not cost a write per keystroke event.
+const SAVE_EVERY: u32 = 100;
+
+/// The event kinds this consumer understands, all at version 1.
+const KINDS: &[&str] = &[
+    "message.created",
+    "message.updated",
+    "message.deleted",
+    "channel.created",
+    "channel.updated",
+    "channel.member_joined",
+    "channel.member_left",
+    "workspace.member_joined",
+    "workspace.member_updated",
+    "workspace.member_left",
+    "read_marker.updated",
+];
+
+#[derive(Deserialize)]
+struct MessagePayload {
+    workspace_id: Uuid,
+    message: MessageBody,
+}
+
+#[derive(Deserialize)]
+struct MessageBody {
+    id: Uuid,
+    channel_id: Uuid,
+    author_id: Uuid,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    thread_root_id: Option<Uuid>,
+    created_at: String,
+    #[serde(default)]
+    deleted: bool,
+}
+
+#[derive(Deserialize)]
+struct ChannelPayload {
+    channel: ChannelBody,
+}
+
+#[derive(Deserialize)]
+struct ChannelBody {
+    id: Uuid,
+    workspace_id: Uuid,
+    #[serde(default)]
+    name: String,
+    kind: String,
+    #[serde(default)]
+    archived: bool,
+    #[serde(default)]
+    member_ids: Option<Vec<Uuid>>,
+}
+
+#[derive(Deserialize)]
+struct ChannelMemberPayload {
+    user_id: Uuid,
+    channel: ChannelBody,
+}
+
+#[derive(Deserialize)]
+struct WorkspaceMemberPayload {
+    workspace_id: Uuid,
+    user_id: Uuid,
+    member: MemberBody,
+}
+
+#[derive(Deserialize)]
+struct MemberBody {
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct ReadMarkerPayload {
+    channel_id: Uuid,
+    message_id: Uuid,
+    user_id: Uuid,
+}
+
+fn decode<T: DeserializeOwned>(event: &Logged) -> Result<T, HandleError> {
+    event
+        .envelope
+        .decode()
+        .map_err(|e| HandleError::Park(format!("invalid {} payload: {e}", event.envelope.kind)))
+}
+
+fn retry(error: sqlx::Error) -> HandleError {
+    HandleError::Retry(anyhow::Error::new(error).context("writing the AI store"))
+}
+
+#[async_trait]
+impl EventHandler for Indexer {
+    async fn handle(&self, event: &Logged) -> Result<(), HandleError> {
+        let envelope = &event.envelope;
+        let kind = envelope.kind.as_str();
+        if KINDS.contains(&kind) {
+            if envelope.version != 1 {
+                return Err(HandleError::Park(format!(
+                    "unknown version {} of {kind}",
+                    envelope.version
+                )));
+            }
+            self.apply(kind, event).await?;
+            self.record_position(event, true).await;
+        } else {
+            self.record_position(event, false).await;
+        }
+        Ok(())
+    }
+}
+
+impl Indexer {
+    #[tracing::instrument(skip_all, fields(%kind, position = %event.position))]
+    async fn apply(&self, kind: &str, event: &Logged) -> Result<(), HandleError> {
+        let core = &self.core;
+        match kind {
+            "message.created" | "message.updated" => {
+                let p: MessagePayload = decode(event)?;
+                let row = message_row(p.workspace_id, p.message);
+                if row.1 {
+                    return self.delete(&row.0).await;
+                }
+                let row = row.0;
+                let Some(stored) = core.store.upsert_message(&row).await.map_err(retry)? else {
+                    return Ok(()); // already deleted: a late or replayed event must not revive it
+                };
+                let model = core.embedder.as_ref().map(|e| e.name());
+                let vector = match (stored.embedding, stored.embedder) {
+                    (Some(bytes), Some(by)) if Some(by.as_str()) == model => embed::from_bytes(&bytes),
+                    _ => None,
+                };
+                let doc = Doc::new(
+                    row.id,
+                    row.workspace_id,
+                    row.channel_id,
+                    row.author_id,
+                    row.thread_root_id,
+                    row.text,
+                    row.created_at,
+                );
+                core.write().upsert(doc, vector.as_deref(), model.is_some());
+                core.wake.notify_one();
+            }
+            "message.deleted" => {
+                let p: MessagePayload = decode(event)?;
+                let (row, _) = message_row(p.workspace_id, p.message);
+                self.delete(&row).await?;
+            }
+            "channel.created" | "channel.updated" => {
+                let p: ChannelPayload = decode(event)?;
+                self.channel(&p.channel).await?;
+                for user_id in p.channel.member_ids.iter().flatten() {
+                    core.store
+                        .set_channel_member(p.channel.id, *user_id, true)
+                        .await
+                        .map_err(retry)?;
+                    core.write().set_channel_member(p.channel.id, *user_id, true);
+                }
+            }
+            "channel.member_joined" | "channel.member_left" => {
+                let p: ChannelMemberPayload = decode(event)?;
+                let joined = kind == "channel.member_joined";
+                self.channel(&p.channel).await?;
+                core.store
+                    .set_channel_member(p.channel.id, p.user_id, joined)
+                    .await
+                    .map_err(retry)?;
+                core.write().set_channel_member(p.channel.id, p.user_id, joined);
+            }
+            "workspace.member_joined" | "workspace.member_updated" => {
+                let p: WorkspaceMemberPayload = decode(event)?;
+                core.store
+                    .upsert_member(p.workspace_id, p.user_id, &p.member.role)
+                    .await
+                    .map_err(retry)?;
+                core.write()
+                    .set_member(p.workspace_id, p.user_id, Some(&p.member.role));
+            }
+            "workspace.member_left" => {
+                let p: WorkspaceMemberPayload = decode(event)?;
+                core.store
+                    .delete_member(p.workspace_id, p.user_id)
+                    .await
+                    .map_err(retry)?;
+                core.write().set_member(p.workspace_id, p.user_id, None);
+            }
+            "read_marker.updated" => {
+                let p: ReadMarkerPayload = decode(event)?;
+                core.store
+                    .set_read_marker(p.channel_id, p.user_id, p.message_id)
+                    .await
+                    .map_err(retry)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, row: &MessageRow) -> Result<(), HandleError> {
+        self.core.store.delete_message(row).await.map_err(retry)?;
+        self.core.write().remove(row.workspace_id, row.id);
+        Ok(())
+    }
+
+    async fn channel(&self, c: &ChannelBody) -> Result<(), HandleError> {
+        let row = ChannelRow {
+            id: c.id,
+            workspace_id: c.workspace_id,
+            name: c.name.clone(),
+            kind: c.kind.clone(),
+            archived: c.archived,
+        };
+        self.core.store.upsert_channel(&row).await.map_err(retry)?;
+        self.core.write().upsert_channel(
+            c.id,
+            c.workspace_id,
+            &c.name,
+            ChannelKind::parse(&c.kind),
+            c.archived,
+        );
+        Ok(())
+    }
+
+    /// Remembers how far the consumer got, for the status's lag (and across restarts). Failing to
+    /// record it only makes the lag look larger until the next event, so it is not retried.
+    async fn record_position(&self, event: &Logged, applied: bool) {
+        {
+            let mut processed = self.core.processed.lock().unwrap_or_else(|e| e.into_inner());
+            if processed.is_none_or(|p| p < event.position) {
+                *processed = Some(event.position);
+            }
+        }
+        let unsaved = self.unsaved.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if !applied && unsaved < SAVE_EVERY {
+            return;
+        }
+        self.unsaved.store(0, std::sync::atomic::Ordering::Relaxed);
+        let now = echo_domain::time::now_ms();
+        if let Err(error) = self
+            .core
+            .store
+            .set_position(GROUP, &event.position.to_string(), now)
+            .await
+        {
+            tracing::warn!(%error, "recording the consumer position failed");
+        }
+    }
+}
+
+/// The stored form of a message payload, and whether it is a tombstone.
+fn message_row(workspace_id: Uuid, m: MessageBody) -> (MessageRow, bool) {
+    let created_at = chrono::DateTime::parse_from_rfc3339(&m.created_at)
+        .map(|t| t.timestamp_millis())
+        .unwrap_or_else(|_| {
+            // UUIDv7 ids carry their creation time; use it when the timestamp does not parse.
+            m.id.get_timestamp().map_or(0, |t| {
+                let (secs, nanos) = t.to_unix();
+                (secs * 1000 + u64::from(nanos) / 1_000_000) as i64
+            })
+        });
+    let row = MessageRow {
+        id: m.id,
+        workspace_id,
+        channel_id: m.channel_id,
+        author_id: m.author_id,
+        thread_root_id: m.thread_root_id,
+        text: m.text,
+        created_at,
+    };
+    (row, m.deleted)
+}

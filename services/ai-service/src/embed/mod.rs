@@ -1,0 +1,184 @@
+//! Sentence embeddings: all-MiniLM-L6-v2 run in-process with candle, from a local directory.
+//!
+//! [`Embedder::load`] reads `config.json`, `tokenizer.json` and `model.safetensors`; the model is
+//! a 6-layer BERT whose token states are mean-pooled over the attention mask and L2-normalised,
+//! so the dot product of two embeddings is their cosine similarity. Inference is CPU-bound and
+//! synchronous: callers go through [`embed_blocking`], which runs it on the blocking pool so it
+//! never stalls the async runtime. [`fetch`] downloads the model.
+
+pub mod fetch;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+pub use self::fetch::fetch_model;
+use crate::config::MODEL_NAME;
+
+/// Dimensions of an all-MiniLM-L6-v2 embedding.
+pub const DIM: usize = 384;
+
+/// Tokens per text: the model was trained on 256-token windows; longer messages keep their start.
+const MAX_TOKENS: usize = 256;
+
+pub struct Embedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    batch: usize,
+}
+
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedder")
+            .field("model", &MODEL_NAME)
+            .field("batch", &self.batch)
+            .finish()
+    }
+}
+
+/// Whether `dir` holds the three files the embedder needs.
+pub fn model_present(dir: &Path) -> bool {
+    ["config.json", "tokenizer.json", "model.safetensors"]
+        .iter()
+        .all(|f| dir.join(f).is_file())
+}
+
+impl Embedder {
+    /// Loads the model from `dir`; `batch` bounds the texts run through the model at once.
+    pub fn load(dir: &Path, batch: usize) -> anyhow::Result<Self> {
+        let config_text = std::fs::read_to_string(dir.join("config.json")).context("reading config.json")?;
+        let config: BertConfig = serde_json::from_str(&config_text).context("parsing config.json")?;
+        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| anyhow!("loading tokenizer.json: {e}"))?;
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
+            .map_err(|e| anyhow!("configuring truncation: {e}"))?;
+        // Read into memory rather than memory-mapped: mapping is `unsafe` (the file could change
+        // under us) and 90 MB once per process is cheap.
+        let weights = std::fs::read(dir.join("model.safetensors")).context("reading model.safetensors")?;
+        let device = Device::Cpu;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
+            .context("reading the weights")?;
+        let model = BertModel::load(vb, &config).context("building the BERT model")?;
+        Ok(Self {
+            model,
+            tokenizer,
+            device,
+            batch: batch.clamp(1, 256),
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        MODEL_NAME
+    }
+
+    /// Embeds texts (blocking, CPU-heavy): one unit vector of [`DIM`] floats per text, in order.
+    pub fn embed(&self, texts: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
+        // Batching texts of similar length wastes less work on padding.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for chunk in order.chunks(self.batch) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
+            for (&i, vector) in chunk.iter().zip(self.embed_batch(&batch)?) {
+                out[i] = vector;
+            }
+        }
+        Ok(out)
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<f32>>> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| anyhow!("tokenizing: {e}"))?;
+        let rows = encodings.len();
+        let width = encodings.first().map_or(0, |e| e.get_ids().len());
+        if rows == 0 || width == 0 {
+            return Ok(vec![vec![0.0; DIM]; rows]);
+        }
+        let flat = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> {
+            encodings.iter().flat_map(|e| f(e).to_vec()).collect()
+        };
+        let ids = Tensor::from_vec(flat(&|e| e.get_ids()), (rows, width), &self.device)?;
+        let types = Tensor::from_vec(flat(&|e| e.get_type_ids()), (rows, width), &self.device)?;
+        let mask = Tensor::from_vec(flat(&|e| e.get_attention_mask()), (rows, width), &self.device)?;
+        let states = self.model.forward(&ids, &types, Some(&mask))?;
+        // Mean pooling over real tokens only, then L2 normalisation.
+        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let summed = states.broadcast_mul(&mask)?.sum(1)?;
+        let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
+        let mean = summed.broadcast_div(&counts)?;
+        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+        Ok(mean.broadcast_div(&norm)?.to_vec2::<f32>()?)
+    }
+}
+
+/// Runs [`Embedder::embed`] on the blocking thread pool.
+pub async fn embed_blocking(embedder: Arc<Embedder>, texts: Vec<String>) -> anyhow::Result<Vec<Vec<f32>>> {
+    tokio::task::spawn_blocking(move || embedder.embed(&texts))
+        .await
+        .context("the embedding task failed")?
+}
+
+/// Cosine similarity of two unit vectors.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// f32 little-endian bytes, the stored form of a vector.
+pub fn to_bytes(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The inverse of [`to_bytes`]; None when the length is not a whole vector of [`DIM`].
+pub fn from_bytes(bytes: &[u8]) -> Option<Vec<f32>> {
+    if bytes.len() != DIM * 4 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+/// The normalised mean of some unit vectors (a centroid), None when there are none.
+pub fn centroid<'a>(vectors: impl Iterator<Item = &'a [f32]>) -> Option<Vec<f32>> {
+    let mut sum = vec![0.0_f32; DIM];
+    let mut n = 0;
+    for v in vectors {
+        for (s, x) in sum.iter_mut().zip(v) {
+            *s += x;
+        }
+        n += 1;
+    }
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+    (n > 0 && norm > 0.0).then(|| sum.iter().map(|x| x / norm).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_round_trip_through_bytes() {
+        let v: Vec<f32> = (0..DIM).map(|i| i as f32 / 7.0).collect();
+        assert_eq!(from_bytes(&to_bytes(&v)), Some(v));
+        assert_eq!(from_bytes(&[0, 1, 2]), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! ai-service's black-box tests: the whole of Echo on 127.0.0.1:0, real HTTP through the gateway,
+//! with the real all-MiniLM-L6-v2 model (run `scripts/fetch-model.sh` first: the suite fails, it
+//! never skips, when the model is missing). An LLM endpoint is faked with wiremock.
+
+mod ask;
+mod eval;
+mod events;
+mod fallback;
+mod helpers;
+mod insights;
+mod llm;
+mod permissions;
+mod search;
+mod summaries;
