@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::commands::events::{self, EventsCommand};
 use crate::config::{EchoConfig, Overrides, absolute};
 use crate::system::{self, ServiceName, System};
 
@@ -54,6 +55,9 @@ enum Command {
     /// Manage the keys that sign access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Inspect and repair the event bus: consumer groups, dead letters, replay.
+    #[command(subcommand)]
+    Events(EventsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(config, service).await
         }
         Command::Migrate => migrate(config).await,
+        Command::Events(command) => events::run(&config, command).await,
         Command::Keys(KeysCommand::Rotate) => {
             let kid = user_service::rotate_signing_key(&config.users).await?;
             println!("new signing key {kid} is now current; tokens signed by the previous key verify until they expire");

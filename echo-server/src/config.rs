@@ -83,6 +83,9 @@ impl EchoConfig {
         if !is_set("messages.database_url") {
             self.messages.database_url = sqlite("messages.db");
         }
+        if !is_set("messages.files.dir") {
+            self.messages.files.dir = self.data_dir.join("files");
+        }
         if !is_set("ai.database_url") {
             self.ai.database_url = sqlite("ai.db");
         }

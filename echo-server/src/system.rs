@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ai_service::AiService;
 use anyhow::Context;
+use api_gateway::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use api_gateway::{Replicas, Upstream, Upstreams};
 use axum::Router;
 use echo_auth::keys::HttpKeySource;
@@ -58,7 +59,7 @@ impl System {
         };
         let readiness = users.readiness().merge(messages.readiness()).merge(ai.readiness()).with("bus", bus_probe(bus.clone()));
         let openapi = openapi([users_api, messages_api, ai_api]);
-        let router = api_gateway::router(config.gateway.clone(), upstreams, verifier, openapi, readiness);
+        let router = api_gateway::router(config.gateway.clone(), upstreams, verifier, rate_limiter(config).await?, openapi, readiness);
         Ok(Self { router, users, messages, ai, bus })
     }
 
@@ -119,7 +120,8 @@ pub async fn build_one(config: &EchoConfig, service: ServiceName, shutdown: Canc
                 ai: remote("ai-service", &urls.ai)?,
             };
             let openapi = openapi(service_api_docs());
-            let router = api_gateway::router(config.gateway.clone(), upstreams, remote_verifier()?, openapi, Readiness::default());
+            let limiter = rate_limiter(config).await?;
+            let router = api_gateway::router(config.gateway.clone(), upstreams, remote_verifier()?, limiter, openapi, Readiness::default());
             return Ok(router);
         }
     };
@@ -140,6 +142,14 @@ async fn revocations(config: &EchoConfig) -> anyhow::Result<Arc<dyn Revocations>
     Ok(match &config.redis_url {
         Some(url) => Arc::new(RedisRevocations::connect(url, &config.bus.stream_prefix).await?),
         None => Arc::new(MemoryRevocations::default()),
+    })
+}
+
+/// Rate limits count per process, or in Redis when gateway replicas must share them.
+async fn rate_limiter(config: &EchoConfig) -> anyhow::Result<Arc<dyn RateLimiter>> {
+    Ok(match &config.redis_url {
+        Some(url) => Arc::new(RedisRateLimiter::connect(url, &config.bus.stream_prefix).await?),
+        None => Arc::new(MemoryRateLimiter::default()),
     })
 }
 

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::ratelimit::RateLimits;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -19,6 +21,9 @@ pub struct Config {
     pub hsts: bool,
     /// Upstream base URLs per service, for scaled mode (several = replicas, balanced).
     pub upstreams: UpstreamUrls,
+    pub rate_limits: RateLimits,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -38,6 +43,8 @@ impl Default for Config {
             web_dir: None,
             hsts: false,
             upstreams: UpstreamUrls::default(),
+            rate_limits: RateLimits::default(),
+            trust_forwarded_for: false,
         }
     }
 }

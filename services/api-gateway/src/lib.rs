@@ -7,18 +7,19 @@
 //! same process in embedded mode, over HTTP to balanced replicas in scaled mode.
 
 pub mod config;
+mod limits;
+pub mod ratelimit;
 pub mod routes;
 pub mod security;
 pub mod upstream;
 pub mod web;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use echo_auth::caller::bearer_token;
@@ -30,6 +31,7 @@ use tower::ServiceExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use crate::config::Config;
+use crate::ratelimit::RateLimiter;
 use crate::routes::Service;
 pub use crate::upstream::{Replicas, Upstream};
 
@@ -56,6 +58,7 @@ struct Gateway {
     config: Arc<Config>,
     upstreams: Upstreams,
     verifier: Arc<Verifier>,
+    limiter: Arc<dyn RateLimiter>,
     web: Router,
 }
 
@@ -64,6 +67,7 @@ pub fn router(
     config: Config,
     upstreams: Upstreams,
     verifier: Arc<Verifier>,
+    limiter: Arc<dyn RateLimiter>,
     openapi: utoipa::openapi::OpenApi,
     readiness: Readiness,
 ) -> Router {
@@ -75,7 +79,7 @@ pub fn router(
     let web = web::router(config.web_dir.as_deref());
     let hsts = config.hsts;
     let cors = security::cors(&config.cors_allowed_origins);
-    let gateway = Gateway { config: Arc::new(config), upstreams, verifier, web };
+    let gateway = Gateway { config: Arc::new(config), upstreams, verifier, limiter, web };
 
     let api = Router::new().fallback(dispatch).with_state(gateway);
     let docs = Router::from(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi));
@@ -110,11 +114,14 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
     if let Err(error) = authenticate(&gateway, service, &mut request).await {
         return error.into_response();
     }
-    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>().copied()
-        && let Ok(value) = HeaderValue::from_str(&peer.ip().to_string())
-    {
+    let client_ip = limits::client_ip(&request, gateway.config.trust_forwarded_for);
+    if let Ok(value) = HeaderValue::from_str(&client_ip) {
         request.headers_mut().insert("x-forwarded-for", value);
     }
+    let (request, login_account) = match limits::check(&gateway, &client_ip, request).await {
+        Ok(checked) => checked,
+        Err(error) => return error.into_response(),
+    };
 
     let long_running = request.headers().contains_key(header::UPGRADE)
         || (request.method() == Method::POST && path == "/api/v1/files")
@@ -124,10 +131,16 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
         return upstream.forward(request).await;
     }
     let timeout = Duration::from_secs(gateway.config.request_timeout_secs);
-    match tokio::time::timeout(timeout, upstream.forward(request)).await {
+    let response = match tokio::time::timeout(timeout, upstream.forward(request)).await {
         Ok(response) => response,
         Err(_) => error_response(StatusCode::GATEWAY_TIMEOUT, "timeout", "the request took too long"),
+    };
+    if let Some(account) = login_account
+        && response.status() == StatusCode::UNAUTHORIZED
+    {
+        limits::record_login_failure(&gateway, &account).await;
     }
+    response
 }
 
 /// Verifies the caller's access token unless the path authenticates by other means. A bearer

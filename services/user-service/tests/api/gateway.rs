@@ -61,3 +61,77 @@ async fn unknown_api_paths_and_oversized_bodies_get_contract_errors() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["error"]["code"], "too_large");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ups_from_one_address_are_rate_limited_with_retry_after() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.gateway.rate_limits.register_per_ip = api_gateway::ratelimit::Limit::per_hour(3)).await;
+    for name in ["A", "B", "C"] {
+        app.register(name).await;
+    }
+
+    let response = app
+        .http
+        .post(app.url("/api/v1/auth/register"))
+        .json(&serde_json::json!({"email": "d@example.test", "password": "correct horse battery", "display_name": "D"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+}
+
+async fn repeated_failed_logins_slow_down_that_account_only(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.gateway.rate_limits.login_failures_per_account = api_gateway::ratelimit::Limit { requests: 3, window_secs: 900 };
+    })
+    .await;
+    let alice = app.register("Alice").await;
+    let bob = app.register("Bob").await;
+    let login = |email: String, password: &'static str| {
+        let app = &app;
+        async move {
+            app.request(Method::POST, "/api/v1/auth/login", None, Some(serde_json::json!({"email": email, "password": password}))).await.0
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(login(alice.email.clone(), "wrong password!").await, StatusCode::UNAUTHORIZED);
+    }
+
+    assert_eq!(login(alice.email.to_uppercase(), "correct horse battery staple").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(login(bob.email.clone(), "correct horse battery staple").await, StatusCode::OK, "other accounts are unaffected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_logins_slow_down_that_account_only_on_sqlite() {
+    repeated_failed_logins_slow_down_that_account_only(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_logins_slow_down_that_account_only_with_limits_in_redis() {
+    repeated_failed_logins_slow_down_that_account_only(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_user_has_a_request_budget() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.gateway.rate_limits.per_user = api_gateway::ratelimit::Limit::per_minute(5)).await;
+    let alice = app.register("Alice").await;
+    let bob = app.register("Bob").await;
+
+    let statuses: Vec<StatusCode> = futures_statuses(&app, &alice, 7).await;
+
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 5);
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 2);
+    assert_eq!(app.get(&bob, "/api/v1/users/me").await.0, StatusCode::OK);
+}
+
+async fn futures_statuses(app: &TestApp, user: &echo_test_support::TestUser, n: usize) -> Vec<StatusCode> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(app.get(user, "/api/v1/users/me").await.0);
+    }
+    out
+}

@@ -1,0 +1,3 @@
+//! Maintenance commands beside the servers.
+
+pub mod events;

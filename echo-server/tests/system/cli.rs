@@ -1,0 +1,63 @@
+//! The binary as a person runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_echo-server");
+
+#[test]
+fn help_lists_every_command() {
+    let output = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for command in ["up", "serve", "migrate", "keys", "events"] {
+        assert!(help.contains(command), "{command} missing from:\n{help}");
+    }
+    let serve = String::from_utf8(Command::new(BIN).args(["serve", "--help"]).output().unwrap().stdout).unwrap();
+    assert!(serve.contains("gateway") && serve.contains("messages"), "{serve}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_creates_its_data_dir_says_where_it_listens_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let mut child = Command::new(BIN)
+        .args(["up", "--port", "0", "--data-dir", data.to_str().unwrap()])
+        .env("ECHO_BIND", "127.0.0.1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.contains("Echo is running at http://localhost:"), "{line}");
+    assert!(line.contains(data.to_str().unwrap()), "says where the data is: {line}");
+    let port: u16 = line.split("localhost:").nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.unwrap();
+    assert!(health.status().is_success());
+    for file in ["users.db", "messages.db", "ai.db", "events.db"] {
+        assert!(data.join(file).is_file(), "{file} created");
+    }
+
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn migrate_brings_every_schema_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN).args(["migrate", "--data-dir", dir.path().to_str().unwrap()]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(text.matches("schema up to date").count(), 3, "{text}");
+}
