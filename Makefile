@@ -5,11 +5,16 @@ export npm_config_cache ?= $(HOME)/.cache/echo/npm
 DATA_DIR ?= ./data
 PORT ?= 8080
 
-.PHONY: run web test test-rust test-web e2e lint fmt dev clean-data
+.PHONY: run model web test test-rust test-web e2e lint fmt
 
-## Build the web app and run all of Echo on http://localhost:$(PORT), data in $(DATA_DIR).
-run: web
+## Build the web app, fetch the embedding model and run all of Echo on http://localhost:$(PORT),
+## data in $(DATA_DIR).
+run: web model
 	cargo run --release -p echo-server -- up --data-dir $(DATA_DIR) --port $(PORT)
+
+## The sentence-embedding model for semantic search and summaries (skipped when present).
+model:
+	scripts/fetch-model.sh
 
 ## Build the web app (frontend/dist), reinstalling its packages when the lock file changed.
 web: frontend/node_modules/.installed
@@ -19,10 +24,10 @@ frontend/node_modules/.installed: frontend/package-lock.json
 	npm --prefix frontend ci --no-audit --no-fund
 	touch $@
 
-## Every test: Rust (both backends), the web app's unit tests.
-test: test-rust test-web
+## Every test: Rust (both backends, scaled topology), the web app's unit and browser tests.
+test: test-rust test-web e2e
 
-test-rust:
+test-rust: model
 	cargo nextest run --workspace --no-fail-fast
 
 test-web: frontend/node_modules/.installed
@@ -30,6 +35,7 @@ test-web: frontend/node_modules/.installed
 
 ## Browser end-to-end tests against a real `echo-server up` (needs Chromium).
 e2e: web
+	cargo build -p echo-server
 	scripts/e2e.sh
 
 lint:

@@ -16,7 +16,13 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct Limit {
     pub requests: u32,
+    /// One minute unless given, so `requests` alone can be set from the environment.
+    #[serde(default = "one_minute")]
     pub window_secs: u64,
+}
+
+fn one_minute() -> u64 {
+    60
 }
 
 impl Limit {
