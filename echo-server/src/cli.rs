@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::commands::ai::{self, AiCommand};
 use crate::commands::events::{self, EventsCommand};
 use crate::config::{EchoConfig, Overrides, absolute};
 use crate::system::{self, ServiceName, System};
@@ -58,6 +59,9 @@ enum Command {
     /// Inspect and repair the event bus: consumer groups, dead letters, replay.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// The AI features' embedding model.
+    #[command(subcommand)]
+    Ai(AiCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => migrate(config).await,
         Command::Events(command) => events::run(&config, command).await,
+        Command::Ai(command) => ai::run(&config, command).await,
         Command::Keys(KeysCommand::Rotate) => {
             let kid = user_service::rotate_signing_key(&config.users).await?;
             println!("new signing key {kid} is now current; tokens signed by the previous key verify until they expire");

@@ -1,3 +1,4 @@
 //! Maintenance commands beside the servers.
 
+pub mod ai;
 pub mod events;
