@@ -115,19 +115,23 @@ pub async fn post(app: &TestApp, user: &TestUser, ch: &str, text: &str) -> Strin
 /// moment after the HTTP answer, so one zero could come before the last events reach the bus.
 pub async fn wait_indexed(app: &TestApp, user: &TestUser) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut zeros = 0;
+    // "No lag" can be read while the last posts still wait in message-service's outbox, so the
+    // indexed count must also hold still for a while.
+    let mut settled = 0;
+    let mut last = Value::Null;
     loop {
         let (status, body) = app.get(user, "/api/v1/ai/status").await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        zeros = if body["lag"] == 0 { zeros + 1 } else { 0 };
-        if zeros >= 3 {
+        settled = if body["lag"] == 0 && body["indexed_messages"] == last { settled + 1 } else { 0 };
+        last = body["indexed_messages"].clone();
+        if settled >= 4 {
             return;
         }
         assert!(
             Instant::now() < deadline,
             "ai-service did not catch up within 60 s: {body}"
         );
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

@@ -79,8 +79,17 @@ async fn the_index_survives_a_restart_without_re_embedding() {
     let mut app = spawn(Backend::Sqlite).await;
     let owner = app.register("Owner").await;
     let talk = conversation(&app, &owner).await;
-    wait_indexed(&app, &owner).await;
-    let (_, before) = app.get(&owner, "/api/v1/ai/status").await;
+    // "No lag" can be read before the last posts leave message-service's outbox: wait for them all.
+    let posted = talk.deploy_ids.len() + talk.general_ids.len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let before = loop {
+        let (_, status) = app.get(&owner, "/api/v1/ai/status").await;
+        if status["indexed_messages"].as_u64() == Some(posted as u64) && status["lag"] == 0 {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "never indexed all {posted} messages: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    };
 
     // Act
     app.restart().await;
