@@ -5,7 +5,7 @@ use echo_events::Envelope;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::model::{Channel, Member, Message, Workspace};
+use crate::model::{Channel, FileObject, Member, Message, Workspace};
 
 pub const PRODUCER: &str = "message-service";
 pub const VERSION: u16 = 1;
@@ -116,5 +116,13 @@ pub fn invite_created(workspace_id: Uuid, code_hint: &str, created_by: Uuid) -> 
     event(
         "invite.created",
         json!({"workspace_id": workspace_id, "code_hint": code_hint, "created_by": created_by}),
+    )
+}
+
+/// A file was uploaded; only its uploader can read it until it is shared.
+pub fn file_uploaded(file: &FileObject) -> Envelope {
+    event(
+        "file.uploaded",
+        json!({"workspace_id": file.workspace_id, "file_id": file.id, "uploader_id": file.uploader_id, "file": file}),
     )
 }

@@ -1,5 +1,6 @@
 //! message-service: workspaces, members and roles, invites, channels and DMs, messages, threads,
-//! reactions, pins, read markers and unread counts, and the WebSocket real-time endpoint.
+//! reactions, pins, read markers and unread counts, files, full-text search, and the WebSocket
+//! real-time endpoint.
 //!
 //! [`MessageService::build`] opens the store named by the configuration's database URL (SQLite or
 //! PostgreSQL, migrated on open) and starts the outbox relay that moves the events each change
@@ -11,15 +12,20 @@
 //! - [`http`]: the HTTP API, one module per resource, with [`http::access`] holding who may see what.
 //! - [`store`]: the storage trait and its two backends; [`model`]: the objects the API shows.
 //! - [`mentions`]: parsing `<@id>`, `@channel` and `@here`; [`events`]: the events published.
+//! - [`files`]: uploads into the object store (local disk or S3), thumbnails, safe serving.
+//! - [`search`]: the query language, its SQL on each backend, highlighting, and the display-name
+//!   projection `from:@name` resolves against.
 //! - [`realtime`]: the WebSocket endpoint.
 
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod http;
 pub mod mentions;
 pub mod model;
 pub mod realtime;
+pub mod search;
 pub mod state;
 pub mod store;
 
@@ -28,7 +34,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use echo_db::Db;
-use echo_events::{EventBus, OutboxRelay, OutboxSource};
+use echo_events::{ConsumerConfig, EventBus, OutboxRelay, OutboxSource};
 use echo_http::ops::Readiness;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
@@ -51,6 +57,7 @@ pub struct MessageService {
     db: Db,
     shutdown: CancellationToken,
     relay_task: Mutex<Option<JoinHandle<()>>>,
+    directory_task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl MessageService {
@@ -65,18 +72,39 @@ impl MessageService {
         let shutdown = deps.shutdown.child_token();
         let (relay, relay_task) = OutboxRelay::spawn(source, deps.bus.clone(), shutdown.clone());
         let realtime = realtime::Realtime::start(db.clone(), deps.bus.clone(), shutdown.clone()).await?;
-        let state = AppState { config: Arc::new(config), store, verifier: deps.verifier, bus: deps.bus, relay, realtime };
-        Ok(Self { state, db, shutdown, relay_task: Mutex::new(Some(relay_task)) })
+        let files = files::store::FileStore::open(&config.files).context("opening the file store")?;
+        // Every replica applies the same idempotent upserts; one group shared by all replicas
+        // would leave each replica's database (the same one in scaled mode) complete as well.
+        let directory = search::directory::UserDirectory { store: store.clone() };
+        let consumer = ConsumerConfig::new(search::directory::GROUP, consumer_name());
+        let directory_task = echo_events::spawn_consumer(deps.bus.clone(), consumer, Arc::new(directory), shutdown.clone());
+        let state = AppState { config: Arc::new(config), store, verifier: deps.verifier, bus: deps.bus, relay, realtime, files };
+        Ok(Self {
+            state,
+            db,
+            shutdown,
+            relay_task: Mutex::new(Some(relay_task)),
+            directory_task: Mutex::new(Some(directory_task)),
+        })
     }
 
     /// The routes, and their OpenAPI description.
     pub fn router(&self) -> (Router, OpenApi) {
-        let (router, openapi) = http::router().merge(realtime::router()).split_for_parts();
+        let (router, openapi) = http::router()
+            .merge(files::http::router(self.state.config.files.max_bytes))
+            .merge(search::http::router())
+            .merge(realtime::router())
+            .split_for_parts();
         (router.with_state(self.state.clone()), openapi)
     }
 
     pub fn readiness(&self) -> Readiness {
-        Readiness::default().with("messages_db", self.db.probe())
+        let files = self.state.files.clone();
+        let files_probe: echo_http::ops::Probe = Arc::new(move || {
+            let files = files.clone();
+            Box::pin(async move { files.probe().await.map_err(|e| format!("{e:#}")) })
+        });
+        Readiness::default().with("messages_db", self.db.probe()).with("files", files_probe)
     }
 
     pub fn state(&self) -> &AppState {
@@ -89,6 +117,15 @@ impl MessageService {
         if let Some(task) = self.relay_task.lock().await.take() {
             let _ = task.await;
         }
+        if let Some(task) = self.directory_task.lock().await.take() {
+            let _ = task.await;
+        }
         self.db.close().await;
     }
+}
+
+/// This replica's name in consumer groups: stable across restarts on the same host, so that
+/// deliveries it left pending come back to it.
+fn consumer_name() -> String {
+    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).map_or_else(|| "messages-1".to_owned(), |h| format!("messages-{h}"))
 }

@@ -139,9 +139,8 @@ pub struct Message {
     pub thread_root_id: Option<Uuid>,
     pub reply_count: i64,
     pub reactions: Vec<Reaction>,
-    /// File objects arrive with file support; until then always empty.
-    #[schema(value_type = Vec<Object>)]
-    pub files: Vec<serde_json::Value>,
+    /// The files shared with the message, in the order they were attached.
+    pub files: Vec<FileObject>,
     pub mentions: Vec<Uuid>,
     pub mentions_channel: bool,
     pub mentions_here: bool,
@@ -164,4 +163,22 @@ pub struct Pin {
     pub message: Message,
     pub pinned_by: Uuid,
     pub pinned_at: String,
+}
+
+/// `file`: an uploaded file as its readers see it. `url` serves the bytes (with the bearer
+/// token); images also have a `thumbnail_url`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileObject {
+    pub id: Uuid,
+    pub name: String,
+    pub size: i64,
+    pub content_type: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    pub workspace_id: Option<Uuid>,
+    pub uploader_id: Uuid,
+    /// `message` (shared in messages) or `avatar` (a profile picture).
+    pub purpose: String,
+    pub created_at: String,
 }

@@ -6,6 +6,7 @@ use echo_auth::{HasVerifier, Verifier};
 use echo_events::{EventBus, RelayHandle};
 
 use crate::config::Config;
+use crate::files::store::FileStore;
 use crate::realtime::Realtime;
 use crate::store::MessageStore;
 
@@ -18,6 +19,8 @@ pub struct AppState {
     /// Wakes the outbox relay after a commit that enqueued events.
     pub relay: RelayHandle,
     pub realtime: Arc<Realtime>,
+    /// Where uploaded files' bytes live.
+    pub files: FileStore,
 }
 
 impl AppState {

@@ -19,6 +19,7 @@ use crate::state::AppState;
 use crate::store::{NewMessage, Page};
 
 const MAX_CLIENT_MSG_ID: usize = 128;
+const MAX_FILES_PER_MESSAGE: usize = 10;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -34,7 +35,7 @@ pub struct PostMessage {
     pub thread_root_id: Option<Uuid>,
     /// The sender's own id for this message: resending it returns the first message.
     pub client_msg_id: Option<String>,
-    /// Accepted for forward compatibility; files are not attached yet.
+    /// Files to share with the message: the author's own uploads to this workspace.
     #[serde(default)]
     pub file_ids: Vec<Uuid>,
 }
@@ -61,6 +62,29 @@ fn page_of(paging: &Paging) -> MessageResult<Page> {
         after: paging.after_id()?,
         limit: paging.limit()?,
     })
+}
+
+/// The files to attach, in order and without repeats; each must be the author's own (not deleted)
+/// upload to this workspace, and anything else is the same 400 so that ids cannot be probed.
+async fn attachable_files(state: &AppState, workspace_id: Uuid, author_id: Uuid, ids: &[Uuid]) -> MessageResult<Vec<Uuid>> {
+    let mut unique: Vec<Uuid> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !unique.contains(id) {
+            unique.push(*id);
+        }
+    }
+    if unique.len() > MAX_FILES_PER_MESSAGE {
+        return Err(Invalid::new("file_ids", format!("at most {MAX_FILES_PER_MESSAGE} files per message")).into());
+    }
+    for id in &unique {
+        let usable = state.store.file(*id).await?.is_some_and(|f| {
+            f.uploader_id == author_id && f.workspace_id == Some(workspace_id) && f.detached_at.is_none()
+        });
+        if !usable {
+            return Err(Invalid::new("file_ids", format!("{id} is not a file you uploaded to this workspace")).into());
+        }
+    }
+    Ok(unique)
 }
 
 /// Parses mentions and keeps only people in the workspace.
@@ -117,6 +141,7 @@ async fn post_message(
     };
     let workspace_id = access.channel.workspace_id;
     let mentions = mentions_in(&state, workspace_id, text.as_str()).await?;
+    let file_ids = attachable_files(&state, workspace_id, caller.user_id, &body.file_ids).await?;
     let new = NewMessage {
         id: new_id(),
         channel_id: ch,
@@ -126,6 +151,7 @@ async fn post_message(
         thread_root_id,
         client_msg_id,
         mentions,
+        file_ids,
         now: now_ms(),
     };
     let (message, created) = state.store.post_message(&new).await?;
@@ -265,8 +291,11 @@ async fn delete_message(
         return Ok(StatusCode::NO_CONTENT);
     }
     access.writable()?;
-    if state.store.delete_message(id, now_ms()).await?.is_some() {
+    if let Some(deleted) = state.store.delete_message(id, now_ms()).await? {
         state.published();
+        for file_id in deleted.freed_files {
+            state.files.remove_file(file_id).await;
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -24,6 +24,7 @@ pub use self::rows::*;
 pub use self::sqlite::SqliteStore;
 use crate::mentions::Mentions;
 use crate::model::{Channel, ChannelListItem, ChannelMember, Member, Message, Pin, Role, Version, Workspace};
+use crate::search::sql::{Dialect, Plan};
 
 pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &sqlx::migrate!("./migrations/sqlite"),
@@ -121,8 +122,9 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> StoreResult<Option<Message>>;
     /// Earlier versions of a message, oldest first.
     async fn versions(&self, message_id: Uuid) -> StoreResult<Vec<Version>>;
-    /// Turns a message into a tombstone, erasing its text, versions, mentions, reactions and pins.
-    async fn delete_message(&self, message_id: Uuid, now: i64) -> StoreResult<Option<Message>>;
+    /// Turns a message into a tombstone, erasing its text, versions, mentions, reactions, pins,
+    /// search entry and file attachments; files no other message uses are freed.
+    async fn delete_message(&self, message_id: Uuid, now: i64) -> StoreResult<Option<DeletedMessage>>;
     /// Adds (`on`) or removes a reaction; false if nothing changed.
     async fn set_reaction(
         &self,
@@ -151,6 +153,25 @@ pub trait MessageStore: Send + Sync + 'static {
     /// Whether a user may read a channel: a member of it, or a non-guest member of its workspace
     /// when it is public.
     async fn can_read_channel(&self, user_id: Uuid, channel_id: Uuid) -> StoreResult<bool>;
+
+    /// Records an uploaded file and enqueues `file.uploaded`.
+    async fn create_file(&self, new: &NewFile) -> StoreResult<()>;
+    /// A file by id, whoever may read it.
+    async fn file(&self, file_id: Uuid) -> StoreResult<Option<FileRow>>;
+    /// A file `user_id` may read: their own (not deleted by them), an avatar of someone sharing a
+    /// workspace with them, or one shared in a live message of a channel they can read.
+    async fn readable_file(&self, file_id: Uuid, user_id: Uuid) -> StoreResult<Option<FileRow>>;
+    /// The uploader's files (not deleted by them), newest first, optionally of one workspace.
+    async fn files_of(&self, uploader_id: Uuid, workspace_id: Option<Uuid>, limit: u32) -> StoreResult<Vec<FileRow>>;
+    /// Deletes the uploader's file: freed when no message uses it, else detached.
+    async fn delete_file(&self, file_id: Uuid, uploader_id: Uuid) -> StoreResult<FileDeletion>;
+
+    /// Which SQL dialect search plans must be built in.
+    fn dialect(&self) -> Dialect;
+    /// Runs a search plan and returns its messages, in the plan's order, with their searched text.
+    async fn search(&self, plan: &Plan) -> StoreResult<Vec<SearchHit>>;
+    /// Records a user's display name (from user-service's events) for `from:@name`.
+    async fn upsert_user_name(&self, user_id: Uuid, display_name: &str) -> StoreResult<()>;
 }
 
 /// Opens the store the URL names and migrates it.

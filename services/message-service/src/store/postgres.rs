@@ -16,5 +16,6 @@ super::sql::impl_message_store!(
     PostgresStore,
     sqlx::Postgres,
     sqlx::PgConnection,
+    crate::search::sql::Dialect::Postgres,
     echo_events::outbox::enqueue_postgres
 );

@@ -4,7 +4,7 @@ use echo_domain::time::rfc3339;
 use uuid::Uuid;
 
 use crate::mentions::Mentions;
-use crate::model::{Channel, ChannelKind, Member, Message, Role, Workspace};
+use crate::model::{Channel, ChannelKind, FileObject, Member, Message, Role, Workspace};
 
 #[derive(Debug, Clone)]
 pub struct NewWorkspace {
@@ -108,6 +108,8 @@ pub struct NewMessage {
     pub client_msg_id: Option<String>,
     /// Already restricted to workspace members.
     pub mentions: Mentions,
+    /// Files to attach, already checked to be the author's own in this workspace.
+    pub file_ids: Vec<Uuid>,
     pub now: i64,
 }
 
@@ -226,12 +228,12 @@ pub struct MessageRow {
 
 impl MessageRow {
     /// The contract object, given the reactions and mentions loaded alongside.
-    pub fn into_message(self, reactions: Vec<crate::model::Reaction>, mentions: Vec<Uuid>) -> Message {
+    pub fn into_message(self, reactions: Vec<crate::model::Reaction>, mentions: Vec<Uuid>, files: Vec<FileObject>) -> Message {
         // A tombstone shows nothing of what it was.
-        let (reactions, mentions) = if self.deleted {
-            (Vec::new(), Vec::new())
+        let (reactions, mentions, files) = if self.deleted {
+            (Vec::new(), Vec::new(), Vec::new())
         } else {
-            (reactions, mentions)
+            (reactions, mentions, files)
         };
         Message {
             id: self.id,
@@ -241,7 +243,7 @@ impl MessageRow {
             thread_root_id: self.thread_root_id,
             reply_count: self.reply_count,
             reactions,
-            files: Vec::new(),
+            files,
             mentions,
             mentions_channel: self.mention_channel && !self.deleted,
             mentions_here: self.mention_here && !self.deleted,
@@ -251,4 +253,86 @@ impl MessageRow {
             client_msg_id: self.client_msg_id,
         }
     }
+}
+
+/// An uploaded file's row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FileRow {
+    pub id: Uuid,
+    pub workspace_id: Option<Uuid>,
+    pub uploader_id: Uuid,
+    pub name: String,
+    pub size: i64,
+    pub content_type: String,
+    pub has_thumbnail: bool,
+    pub purpose: String,
+    pub created_at: i64,
+    pub detached_at: Option<i64>,
+}
+
+impl FileRow {
+    pub fn to_object(&self) -> FileObject {
+        FileObject {
+            id: self.id,
+            name: self.name.clone(),
+            size: self.size,
+            content_type: self.content_type.clone(),
+            url: format!("/api/v1/files/{}/content", self.id),
+            thumbnail_url: self.has_thumbnail.then(|| format!("/api/v1/files/{}/thumbnail", self.id)),
+            workspace_id: self.workspace_id,
+            uploader_id: self.uploader_id,
+            purpose: self.purpose.clone(),
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}
+
+/// A file to record after its bytes are stored.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub row: FileRow,
+    /// The head of a text file, for search.
+    pub text_content: String,
+}
+
+/// What deleting a message left behind: the tombstone, and files no message uses any more
+/// (their rows are gone; their bytes are the caller's to remove from the object store).
+#[derive(Debug, Clone)]
+pub struct DeletedMessage {
+    pub tombstone: Message,
+    pub freed_files: Vec<Uuid>,
+}
+
+/// What a file deletion did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileDeletion {
+    /// Not the caller's, or unknown.
+    NotFound,
+    /// Messages still show it: it stays until they are deleted.
+    Detached,
+    /// The row is gone; remove the bytes.
+    Freed,
+}
+
+/// A search result before highlighting: the message and what was searched of it.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub message: Message,
+    pub body: String,
+}
+
+/// A file row with the message it is attached to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttachedFileRow {
+    pub message_id: Uuid,
+    #[sqlx(flatten)]
+    pub file: FileRow,
+}
+
+/// A message row with its search text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SearchRow {
+    #[sqlx(flatten)]
+    pub message: MessageRow,
+    pub body: String,
 }

@@ -13,6 +13,12 @@ macro_rules! message_columns {
     };
 }
 
+macro_rules! file_columns {
+    () => {
+        "f.id, f.workspace_id, f.uploader_id, f.name, f.size, f.content_type, f.has_thumbnail, f.purpose, f.created_at, f.detached_at"
+    };
+}
+
 macro_rules! channel_columns {
     () => {
         "c.id, c.workspace_id, c.name, c.kind, c.topic, c.archived, c.created_by, c.created_at, c.dm_key"
@@ -20,7 +26,7 @@ macro_rules! channel_columns {
 }
 
 macro_rules! impl_message_store {
-    ($store:ty, $db:ty, $conn:ty, $enqueue:path) => {
+    ($store:ty, $db:ty, $conn:ty, $dialect:expr, $enqueue:path) => {
         use std::collections::HashMap;
 
         use echo_events::Envelope;
@@ -28,8 +34,9 @@ macro_rules! impl_message_store {
 
         use $crate::events;
         use $crate::mentions::Mentions;
-        use $crate::model::{Channel, ChannelKind, ChannelListItem, ChannelMember, Member, Message, Pin, Reaction, Role, Version, Workspace};
-        use $crate::store::sql::{channel_columns, message_columns};
+        use $crate::model::{Channel, ChannelKind, ChannelListItem, ChannelMember, FileObject, Member, Message, Pin, Reaction, Role, Version, Workspace};
+        use $crate::search::sql::{Arg, Dialect, Plan};
+        use $crate::store::sql::{channel_columns, file_columns, message_columns};
         use $crate::store::*;
 
         impl $store {
@@ -84,7 +91,21 @@ macro_rules! impl_message_store {
                 let live: Vec<Uuid> = rows.iter().filter(|r| !r.deleted).map(|r| r.id).collect();
                 let mut reactions: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
                 let mut mentions: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+                let mut files: HashMap<Uuid, Vec<FileObject>> = HashMap::new();
                 if !live.is_empty() {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(concat!(
+                        "SELECT mf.message_id, ", file_columns!(), " FROM message_files mf JOIN files f ON f.id = mf.file_id WHERE mf.message_id IN ("
+                    ));
+                    let mut list = query.separated(", ");
+                    for id in &live {
+                        list.push_bind(*id);
+                    }
+                    list.push_unseparated(") ORDER BY mf.message_id, mf.position");
+                    let found: Vec<AttachedFileRow> = query.build_query_as().fetch_all(&mut *conn).await?;
+                    for attached in found {
+                        files.entry(attached.message_id).or_default().push(attached.file.to_object());
+                    }
+
                     let mut query = sqlx::QueryBuilder::<$db>::new("SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN (");
                     let mut list = query.separated(", ");
                     for id in &live {
@@ -118,9 +139,34 @@ macro_rules! impl_message_store {
                     .into_iter()
                     .map(|row| {
                         let id = row.id;
-                        row.into_message(reactions.remove(&id).unwrap_or_default(), mentions.remove(&id).unwrap_or_default())
+                        row.into_message(
+                            reactions.remove(&id).unwrap_or_default(),
+                            mentions.remove(&id).unwrap_or_default(),
+                            files.remove(&id).unwrap_or_default(),
+                        )
                     })
                     .collect())
+            }
+
+            /// What search sees of a message: its text, then its files' names and text heads.
+            async fn search_body(conn: &mut $conn, message_id: Uuid, text: &str) -> StoreResult<String> {
+                let files: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT f.name, f.text_content FROM message_files mf JOIN files f ON f.id = mf.file_id
+                     WHERE mf.message_id = $1 ORDER BY mf.position",
+                )
+                .bind(message_id)
+                .fetch_all(&mut *conn)
+                .await?;
+                let mut body = text.to_owned();
+                for (name, content) in files {
+                    body.push('\n');
+                    body.push_str(&name);
+                    if !content.is_empty() {
+                        body.push('\n');
+                        body.push_str(&content);
+                    }
+                }
+                Ok(body)
             }
 
             async fn insert_mentions(conn: &mut $conn, message_id: Uuid, mentions: &Mentions) -> StoreResult<()> {
@@ -689,6 +735,20 @@ macro_rules! impl_message_store {
                     other => other?,
                 };
                 Self::insert_mentions(&mut tx, new.id, &new.mentions).await?;
+                for (position, file_id) in new.file_ids.iter().enumerate() {
+                    sqlx::query("INSERT INTO message_files (message_id, file_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(new.id)
+                        .bind(file_id)
+                        .bind(position as i32)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let body = Self::search_body(&mut tx, new.id, &new.text).await?;
+                sqlx::query("INSERT INTO message_search (message_id, body) VALUES ($1, $2)")
+                    .bind(new.id)
+                    .bind(body)
+                    .execute(&mut *tx)
+                    .await?;
                 let mut out = Vec::new();
                 match new.thread_root_id {
                     None => {
@@ -779,6 +839,13 @@ macro_rules! impl_message_store {
                     .await?;
                 sqlx::query("DELETE FROM message_mentions WHERE message_id = $1").bind(message_id).execute(&mut *tx).await?;
                 Self::insert_mentions(&mut tx, message_id, mentions).await?;
+                // The old text leaves the index in the same transaction, so it is never found again.
+                let body = Self::search_body(&mut tx, message_id, text).await?;
+                sqlx::query("UPDATE message_search SET body = $2 WHERE message_id = $1")
+                    .bind(message_id)
+                    .bind(body)
+                    .execute(&mut *tx)
+                    .await?;
                 let (message, workspace_id) = Self::load_message(&mut tx, message_id).await?.ok_or(sqlx::Error::RowNotFound)?;
                 Self::enqueue(&mut tx, &[events::message_updated(workspace_id, &message)]).await?;
                 tx.commit().await?;
@@ -796,7 +863,7 @@ macro_rules! impl_message_store {
             }
 
             #[tracing::instrument(skip_all, fields(message_id = %message_id))]
-            async fn delete_message(&self, message_id: Uuid, now: i64) -> StoreResult<Option<Message>> {
+            async fn delete_message(&self, message_id: Uuid, now: i64) -> StoreResult<Option<DeletedMessage>> {
                 let mut tx = self.pool.begin().await?;
                 // The text leaves the row and every earlier version, so nothing can find it later.
                 let erased = sqlx::query(
@@ -815,13 +882,31 @@ macro_rules! impl_message_store {
                     "DELETE FROM message_mentions WHERE message_id = $1",
                     "DELETE FROM reactions WHERE message_id = $1",
                     "DELETE FROM pins WHERE message_id = $1",
+                    "DELETE FROM message_search WHERE message_id = $1",
                 ] {
                     sqlx::query(sql).bind(message_id).execute(&mut *tx).await?;
+                }
+                // A file this message was the last to show is freed with it.
+                let attached: Vec<Uuid> = sqlx::query_scalar("DELETE FROM message_files WHERE message_id = $1 RETURNING file_id")
+                    .bind(message_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut freed_files = Vec::new();
+                for file_id in attached {
+                    let freed = sqlx::query(
+                        "DELETE FROM files WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = $1)",
+                    )
+                    .bind(file_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if freed.rows_affected() == 1 {
+                        freed_files.push(file_id);
+                    }
                 }
                 let (tombstone, workspace_id) = Self::load_message(&mut tx, message_id).await?.ok_or(sqlx::Error::RowNotFound)?;
                 Self::enqueue(&mut tx, &[events::message_deleted(workspace_id, &tombstone)]).await?;
                 tx.commit().await?;
-                Ok(Some(tombstone))
+                Ok(Some(DeletedMessage { tombstone, freed_files }))
             }
 
             #[tracing::instrument(skip_all, fields(message_id = %target.message_id, on))]
@@ -977,8 +1062,167 @@ macro_rules! impl_message_store {
                 .await?;
                 Ok(found.is_some())
             }
+
+            #[tracing::instrument(skip_all, fields(file_id = %new.row.id))]
+            async fn create_file(&self, new: &NewFile) -> StoreResult<()> {
+                let row = &new.row;
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO files (id, workspace_id, uploader_id, name, size, content_type, has_thumbnail, purpose,
+                                        text_content, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(row.id)
+                .bind(row.workspace_id)
+                .bind(row.uploader_id)
+                .bind(&row.name)
+                .bind(row.size)
+                .bind(&row.content_type)
+                .bind(row.has_thumbnail)
+                .bind(&row.purpose)
+                .bind(&new.text_content)
+                .bind(row.created_at)
+                .execute(&mut *tx)
+                .await?;
+                Self::enqueue(&mut tx, &[events::file_uploaded(&row.to_object())]).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all, fields(file_id = %file_id))]
+            async fn file(&self, file_id: Uuid) -> StoreResult<Option<FileRow>> {
+                Ok(sqlx::query_as(concat!("SELECT ", file_columns!(), " FROM files f WHERE f.id = $1"))
+                    .bind(file_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(file_id = %file_id, user_id = %user_id))]
+            async fn readable_file(&self, file_id: Uuid, user_id: Uuid) -> StoreResult<Option<FileRow>> {
+                Ok(sqlx::query_as(concat!(
+                    "SELECT ", file_columns!(), " FROM files f WHERE f.id = $1 AND (
+                        (f.uploader_id = $2 AND f.detached_at IS NULL)
+                        OR (f.purpose = 'avatar' AND EXISTS (
+                            SELECT 1 FROM workspace_members a JOIN workspace_members b ON b.workspace_id = a.workspace_id
+                            WHERE a.user_id = f.uploader_id AND b.user_id = $2))
+                        OR EXISTS (
+                            SELECT 1 FROM message_files mf JOIN messages m ON m.id = mf.message_id JOIN channels c ON c.id = m.channel_id
+                            WHERE mf.file_id = f.id AND m.deleted = FALSE AND (
+                                EXISTS (SELECT 1 FROM channel_members cm WHERE cm.channel_id = c.id AND cm.user_id = $2)
+                                OR (c.kind = 'public' AND EXISTS (
+                                    SELECT 1 FROM workspace_members w
+                                    WHERE w.workspace_id = c.workspace_id AND w.user_id = $2 AND w.role <> 'guest')))))"
+                ))
+                .bind(file_id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(uploader_id = %uploader_id))]
+            async fn files_of(&self, uploader_id: Uuid, workspace_id: Option<Uuid>, limit: u32) -> StoreResult<Vec<FileRow>> {
+                Ok(sqlx::query_as(concat!(
+                    "SELECT ", file_columns!(), " FROM files f
+                     WHERE f.uploader_id = $1 AND f.detached_at IS NULL AND ($2 IS NULL OR f.workspace_id = $2)
+                     ORDER BY f.id DESC LIMIT $3"
+                ))
+                .bind(uploader_id)
+                .bind(workspace_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(file_id = %file_id))]
+            async fn delete_file(&self, file_id: Uuid, uploader_id: Uuid) -> StoreResult<FileDeletion> {
+                let mut tx = self.pool.begin().await?;
+                let freed = sqlx::query(
+                    "DELETE FROM files WHERE id = $1 AND uploader_id = $2 AND detached_at IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = $1)",
+                )
+                .bind(file_id)
+                .bind(uploader_id)
+                .execute(&mut *tx)
+                .await?;
+                if freed.rows_affected() == 1 {
+                    tx.commit().await?;
+                    return Ok(FileDeletion::Freed);
+                }
+                let detached = sqlx::query(
+                    "UPDATE files SET detached_at = $3 WHERE id = $1 AND uploader_id = $2 AND detached_at IS NULL",
+                )
+                .bind(file_id)
+                .bind(uploader_id)
+                .bind(echo_domain::time::now_ms())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(if detached.rows_affected() == 1 { FileDeletion::Detached } else { FileDeletion::NotFound })
+            }
+
+            fn dialect(&self) -> Dialect {
+                $dialect
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn search(&self, plan: &Plan) -> StoreResult<Vec<SearchHit>> {
+                // The plan's text is built only from constants of the search module; every value
+                // from the query is one of `plan.args`.
+                let mut query = sqlx::query_as::<_, (Uuid, f64)>(sqlx::AssertSqlSafe(plan.sql.clone()));
+                for arg in &plan.args {
+                    query = match arg {
+                        Arg::Uuid(v) => query.bind(*v),
+                        Arg::Text(v) => query.bind(v.clone()),
+                        Arg::Int(v) => query.bind(*v),
+                        Arg::Bool(v) => query.bind(*v),
+                    };
+                }
+                let ranked = query.fetch_all(&self.pool).await?;
+                if ranked.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut conn = self.pool.acquire().await?;
+                let mut rows_query = sqlx::QueryBuilder::<$db>::new(concat!(
+                    "SELECT ", message_columns!(), ", s.body FROM messages m JOIN message_search s ON s.message_id = m.id WHERE m.id IN ("
+                ));
+                let mut list = rows_query.separated(", ");
+                for (id, _) in &ranked {
+                    list.push_bind(*id);
+                }
+                list.push_unseparated(")");
+                let found: Vec<SearchRow> = rows_query.build_query_as().fetch_all(&mut *conn).await?;
+                let mut bodies: HashMap<Uuid, String> = HashMap::new();
+                let mut by_id: HashMap<Uuid, MessageRow> = HashMap::new();
+                for row in found {
+                    bodies.insert(row.message.id, row.body);
+                    by_id.insert(row.message.id, row.message);
+                }
+                let rows: Vec<MessageRow> = ranked.iter().filter_map(|(id, _)| by_id.remove(id)).collect();
+                let messages = Self::hydrate(&mut conn, rows).await?;
+                Ok(messages
+                    .into_iter()
+                    .map(|message| {
+                        let body = bodies.remove(&message.id).unwrap_or_default();
+                        SearchHit { message, body }
+                    })
+                    .collect())
+            }
+
+            #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+            async fn upsert_user_name(&self, user_id: Uuid, display_name: &str) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO user_directory (user_id, display_name, name_key) VALUES ($1, $2, $3)
+                     ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name, name_key = excluded.name_key",
+                )
+                .bind(user_id)
+                .bind(display_name)
+                .bind($crate::search::sql::name_key(display_name))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
         }
     };
 }
 
-pub(crate) use {channel_columns, impl_message_store, message_columns};
+pub(crate) use {channel_columns, file_columns, impl_message_store, message_columns};

@@ -16,5 +16,6 @@ super::sql::impl_message_store!(
     SqliteStore,
     sqlx::Sqlite,
     sqlx::SqliteConnection,
+    crate::search::sql::Dialect::Sqlite,
     echo_events::outbox::enqueue_sqlite
 );

@@ -4,11 +4,14 @@
 mod channels;
 mod dms;
 mod events;
+mod files;
 mod helpers;
 mod messages;
 mod paging;
 mod permissions;
 mod reactions_pins;
+mod s3;
+mod search;
 mod realtime;
 mod threads;
 mod unreads;

@@ -1,0 +1,221 @@
+//! Search latency at scale: bulk-loads N generated messages into a fresh store (SQLite file or a
+//! new PostgreSQL database), then times a mix of queries through the same SQL the endpoint runs.
+//!
+//! ```text
+//! cargo run --release -p message-service --example search_bench -- --messages 1000000 --backend sqlite
+//! cargo run --release -p message-service --example search_bench -- --messages 1000000 --backend postgres
+//! ```
+
+use std::time::Instant;
+
+use anyhow::Context;
+use echo_db::Db;
+use message_service::search::{query, sql};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+
+const CHANNELS: usize = 50;
+const BATCH: usize = 1000;
+const SAMPLES: usize = 100;
+const PG_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+
+struct Args {
+    messages: usize,
+    backend: String,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut out = Args { messages: 100_000, backend: "sqlite".into() };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--messages" => out.messages = it.next().context("--messages N")?.parse()?,
+            "--backend" => out.backend = it.next().context("--backend sqlite|postgres")?,
+            other => anyhow::bail!("unknown flag {other}"),
+        }
+    }
+    Ok(out)
+}
+
+/// A vocabulary of pronounceable made-up words; picked with a skew so some are common.
+fn vocabulary(rng: &mut StdRng) -> Vec<String> {
+    const SYLLABLES: [&str; 24] =
+        ["ka", "lo", "mi", "ran", "te", "su", "vo", "pel", "dri", "an", "or", "ex", "qui", "zu", "bre", "nat", "ol", "fi", "gro", "ments", "ing", "al", "tor", "is"];
+    (0..20_000)
+        .map(|_| (0..rng.random_range(2..4)).map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())]).collect())
+        .collect()
+}
+
+fn pick<'a>(rng: &mut StdRng, words: &'a [String]) -> &'a str {
+    // Squaring a uniform variable skews towards the start: a few common words, a long tail.
+    let x: f64 = rng.random();
+    &words[((x * x) * words.len() as f64) as usize % words.len()]
+}
+
+fn text(rng: &mut StdRng, words: &[String]) -> String {
+    let n = rng.random_range(6..24);
+    let mut parts: Vec<String> = (0..n).map(|_| pick(rng, words).to_owned()).collect();
+    if rng.random_ratio(1, 50) {
+        parts.push("東京で会議".to_owned());
+    }
+    if rng.random_ratio(1, 30) {
+        parts.push("https://example.test/doc".to_owned());
+    }
+    parts.join(" ")
+}
+
+async fn open(backend: &str) -> anyhow::Result<(String, Option<String>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    match backend {
+        "sqlite" => Ok((format!("sqlite://{}", dir.path().join("bench.db").display()), None, dir)),
+        "postgres" => {
+            use sqlx::Connection;
+            let name = format!("echo_bench_{}", Uuid::now_v7().simple());
+            let mut admin = sqlx::PgConnection::connect(&format!("{PG_SERVER}/postgres")).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut admin).await?;
+            Ok((format!("{PG_SERVER}/{name}"), Some(name), dir))
+        }
+        other => anyhow::bail!("unknown backend {other}"),
+    }
+}
+
+macro_rules! load {
+    ($pool:expr, $db:ty, $n:expr, $ws:expr, $me:expr, $others:expr, $channels:expr, $words:expr, $rng:expr) => {{
+        let pool = $pool;
+        let now = chrono::Utc::now().timestamp_millis();
+        sqlx::query("INSERT INTO workspaces (id, name, created_by, created_at) VALUES ($1, 'bench', $2, $3)")
+            .bind($ws).bind($me).bind(now).execute(pool).await?;
+        sqlx::query("INSERT INTO workspace_members (workspace_id, user_id, role, joined_at) VALUES ($1, $2, 'member', $3)")
+            .bind($ws).bind($me).bind(now).execute(pool).await?;
+        sqlx::query("INSERT INTO user_directory (user_id, display_name, name_key) VALUES ($1, 'Bench Me', 'bench me')")
+            .bind($me).execute(pool).await?;
+        for (i, ch) in $channels.iter().enumerate() {
+            // Every fifth channel is private and the searcher is in half of those.
+            let kind = if i % 5 == 4 { "private" } else { "public" };
+            sqlx::query("INSERT INTO channels (id, workspace_id, name, kind, topic, created_by, created_at) VALUES ($1, $2, $3, $4, '', $5, $6)")
+                .bind(ch).bind($ws).bind(format!("channel-{i}")).bind(kind).bind($me).bind(now).execute(pool).await?;
+            if kind == "public" || i % 10 == 4 {
+                sqlx::query("INSERT INTO channel_members (channel_id, user_id, joined_at) VALUES ($1, $2, $3)")
+                    .bind(ch).bind($me).bind(now).execute(pool).await?;
+            }
+        }
+        let started = Instant::now();
+        let span_ms: i64 = 365 * 86_400_000;
+        let mut done = 0usize;
+        while done < $n {
+            let mut tx = pool.begin().await?;
+            for _ in 0..10 {
+                if done >= $n {
+                    break;
+                }
+                let count = BATCH.min($n - done);
+                let rows: Vec<(Uuid, Uuid, Uuid, String, i64)> = (0..count)
+                    .map(|k| {
+                        let at = now - span_ms + (span_ms * (done + k) as i64) / $n as i64;
+                        let author = if $rng.random_ratio(1, 10) { $me } else { $others[$rng.random_range(0..$others.len())] };
+                        (Uuid::now_v7(), $channels[$rng.random_range(0..$channels.len())], author, text(&mut $rng, &$words), at)
+                    })
+                    .collect();
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO messages (id, channel_id, workspace_id, author_id, text, created_at) ");
+                q.push_values(&rows, |mut b, r| {
+                    b.push_bind(r.0).push_bind(r.1).push_bind($ws).push_bind(r.2).push_bind(r.3.clone()).push_bind(r.4);
+                });
+                q.build().execute(&mut *tx).await?;
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO message_search (message_id, body) ");
+                q.push_values(&rows, |mut b, r| {
+                    b.push_bind(r.0).push_bind(r.3.clone());
+                });
+                q.build().execute(&mut *tx).await?;
+                done += count;
+            }
+            tx.commit().await?;
+            if done % 100_000 == 0 {
+                eprintln!("  {done} messages loaded ({:.0} s)", started.elapsed().as_secs_f64());
+            }
+        }
+        started.elapsed()
+    }};
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    let (url, pg_name, _dir) = open(&args.backend).await?;
+    let (db, store) = message_service::store::open(&url).await?;
+    let mut rng = StdRng::seed_from_u64(7);
+    let words = vocabulary(&mut rng);
+    let ws = Uuid::now_v7();
+    let me = Uuid::now_v7();
+    let others: Vec<Uuid> = (0..200).map(|_| Uuid::now_v7()).collect();
+    let channels: Vec<Uuid> = (0..CHANNELS).map(|_| Uuid::now_v7()).collect();
+    eprintln!("loading {} messages into {}", args.messages, args.backend);
+    let load_time = match &db {
+        Db::Sqlite(pool) => load!(pool, sqlx::Sqlite, args.messages, ws, me, others, channels, words, rng),
+        Db::Postgres(pool) => {
+            let took = load!(pool, sqlx::Postgres, args.messages, ws, me, others, channels, words, rng);
+            sqlx::query("ANALYZE").execute(pool).await?;
+            took
+        }
+    };
+    eprintln!("loaded in {:.1} s", load_time.as_secs_f64());
+
+    let common = words[10].clone();
+    let mid = words[2000].clone();
+    let rare = words[15_000].clone();
+    let partial: String = words[500].chars().skip(1).take(4).collect();
+    let mixes: Vec<(&str, String)> = vec![
+        ("common word", common.clone()),
+        ("mid word", mid.clone()),
+        ("rare word", rare.clone()),
+        ("two words", format!("{mid} {common}")),
+        ("phrase", format!("\"{} {}\"", words[30], words[31])),
+        ("partial word", partial),
+        ("exclusion", format!("{mid} -{common}")),
+        ("from:@me", format!("{mid} from:@me")),
+        ("in:#channel", format!("{common} in:#channel-3")),
+        ("CJK (2 chars)", "東京".to_owned()),
+        ("has:link", format!("{mid} has:link")),
+    ];
+    let mut all = Vec::new();
+    println!("| query | median ms | p99 ms | results |");
+    println!("|---|---|---|---|");
+    for (label, q) in &mixes {
+        let parsed = query::parse(q).map_err(|e| anyhow::anyhow!(e.0))?;
+        let mut times = Vec::with_capacity(SAMPLES);
+        let mut results = 0;
+        for _ in 0..SAMPLES {
+            let scope = sql::Scope {
+                workspace_id: ws,
+                user_id: me,
+                guest: false,
+                now: chrono::Utc::now().timestamp_millis(),
+                offset: 0,
+                limit: 21,
+            };
+            let started = Instant::now();
+            let plan = sql::build(store.dialect(), &parsed, &scope);
+            results = store.search(&plan).await?.len();
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!("| {label} (`{q}`) | {:.1} | {:.1} | {results} |", times[SAMPLES / 2], times[SAMPLES * 99 / 100]);
+        all.extend(times);
+    }
+    all.sort_by(f64::total_cmp);
+    println!(
+        "\n{} backend, {} messages: load {:.0} s; all queries median {:.1} ms, p99 {:.1} ms",
+        args.backend,
+        args.messages,
+        load_time.as_secs_f64(),
+        all[all.len() / 2],
+        all[all.len() * 99 / 100]
+    );
+    db.close().await;
+    if let Some(name) = pg_name {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&format!("{PG_SERVER}/postgres")).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut admin).await?;
+    }
+    Ok(())
+}
