@@ -26,7 +26,10 @@ struct Args {
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut out = Args { messages: 100_000, backend: "sqlite".into() };
+    let mut out = Args {
+        messages: 100_000,
+        backend: "sqlite".into(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -40,10 +43,16 @@ fn args() -> anyhow::Result<Args> {
 
 /// A vocabulary of pronounceable made-up words; picked with a skew so some are common.
 fn vocabulary(rng: &mut StdRng) -> Vec<String> {
-    const SYLLABLES: [&str; 24] =
-        ["ka", "lo", "mi", "ran", "te", "su", "vo", "pel", "dri", "an", "or", "ex", "qui", "zu", "bre", "nat", "ol", "fi", "gro", "ments", "ing", "al", "tor", "is"];
+    const SYLLABLES: [&str; 24] = [
+        "ka", "lo", "mi", "ran", "te", "su", "vo", "pel", "dri", "an", "or", "ex", "qui", "zu", "bre", "nat",
+        "ol", "fi", "gro", "ments", "ing", "al", "tor", "is",
+    ];
     (0..20_000)
-        .map(|_| (0..rng.random_range(2..4)).map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())]).collect())
+        .map(|_| {
+            (0..rng.random_range(2..4))
+                .map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())])
+                .collect()
+        })
         .collect()
 }
 
@@ -68,12 +77,18 @@ fn text(rng: &mut StdRng, words: &[String]) -> String {
 async fn open(backend: &str) -> anyhow::Result<(String, Option<String>, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     match backend {
-        "sqlite" => Ok((format!("sqlite://{}", dir.path().join("bench.db").display()), None, dir)),
+        "sqlite" => Ok((
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+            None,
+            dir,
+        )),
         "postgres" => {
             use sqlx::Connection;
             let name = format!("echo_bench_{}", Uuid::now_v7().simple());
             let mut admin = sqlx::PgConnection::connect(&format!("{PG_SERVER}/postgres")).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut admin).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut admin)
+                .await?;
             Ok((format!("{PG_SERVER}/{name}"), Some(name), dir))
         }
         other => anyhow::bail!("unknown backend {other}"),
@@ -151,9 +166,29 @@ async fn main() -> anyhow::Result<()> {
     let channels: Vec<Uuid> = (0..CHANNELS).map(|_| Uuid::now_v7()).collect();
     eprintln!("loading {} messages into {}", args.messages, args.backend);
     let load_time = match &db {
-        Db::Sqlite(pool) => load!(pool, sqlx::Sqlite, args.messages, ws, me, others, channels, words, rng),
+        Db::Sqlite(pool) => load!(
+            pool,
+            sqlx::Sqlite,
+            args.messages,
+            ws,
+            me,
+            others,
+            channels,
+            words,
+            rng
+        ),
         Db::Postgres(pool) => {
-            let took = load!(pool, sqlx::Postgres, args.messages, ws, me, others, channels, words, rng);
+            let took = load!(
+                pool,
+                sqlx::Postgres,
+                args.messages,
+                ws,
+                me,
+                others,
+                channels,
+                words,
+                rng
+            );
             sqlx::query("ANALYZE").execute(pool).await?;
             took
         }
@@ -199,7 +234,11 @@ async fn main() -> anyhow::Result<()> {
             times.push(started.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(f64::total_cmp);
-        println!("| {label} (`{q}`) | {:.1} | {:.1} | {results} |", times[SAMPLES / 2], times[SAMPLES * 99 / 100]);
+        println!(
+            "| {label} (`{q}`) | {:.1} | {:.1} | {results} |",
+            times[SAMPLES / 2],
+            times[SAMPLES * 99 / 100]
+        );
         all.extend(times);
     }
     all.sort_by(f64::total_cmp);
@@ -215,7 +254,11 @@ async fn main() -> anyhow::Result<()> {
     if let Some(name) = pg_name {
         use sqlx::Connection;
         let mut admin = sqlx::PgConnection::connect(&format!("{PG_SERVER}/postgres")).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await?;
     }
     Ok(())
 }

@@ -68,7 +68,11 @@ pub struct FileList {
     responses((status = 201, body = FileObject), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
-async fn upload_file(State(state): State<AppState>, caller: Caller, multipart: Multipart) -> MessageResult<(StatusCode, Json<FileObject>)> {
+async fn upload_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    multipart: Multipart,
+) -> MessageResult<(StatusCode, Json<FileObject>)> {
     let received = upload::receive(&state.files, multipart, state.config.files.max_bytes).await?;
     let id = received.id;
     match record(&state, &caller, received).await {
@@ -92,14 +96,17 @@ async fn record(state: &AppState, caller: &Caller, received: Received) -> Messag
     };
     let workspace_id = match received.workspace_id.as_deref().filter(|s| !s.is_empty()) {
         Some(raw) => {
-            let id = Uuid::parse_str(raw).map_err(|_| echo_domain::Invalid::new("workspace_id", "is not an id"))?;
+            let id = Uuid::parse_str(raw)
+                .map_err(|_| echo_domain::Invalid::new("workspace_id", "is not an id"))?;
             workspace_member(state, id, caller.user_id).await?;
             Some(id)
         }
         None if purpose == "avatar" => None,
         None => return Err(echo_domain::Invalid::new("workspace_id", "is required").into()),
     };
-    let has_thumbnail = if thumbnail::is_raster_image(&received.content_type) && received.size <= thumbnail::MAX_SOURCE_BYTES {
+    let has_thumbnail = if thumbnail::is_raster_image(&received.content_type)
+        && received.size <= thumbnail::MAX_SOURCE_BYTES
+    {
         match make_thumbnail(state, received.id).await {
             Ok(()) => true,
             Err(e) => {
@@ -123,7 +130,13 @@ async fn record(state: &AppState, caller: &Caller, received: Received) -> Messag
         created_at: now_ms(),
         detached_at: None,
     };
-    state.store.create_file(&NewFile { row: row.clone(), text_content: received.text_content }).await?;
+    state
+        .store
+        .create_file(&NewFile {
+            row: row.clone(),
+            text_content: received.text_content,
+        })
+        .await?;
     Ok(row.to_object())
 }
 
@@ -134,17 +147,30 @@ async fn make_thumbnail(state: &AppState, id: Uuid) -> anyhow::Result<()> {
 }
 
 async fn readable(state: &AppState, id: Uuid, user_id: Uuid) -> MessageResult<FileRow> {
-    state.store.readable_file(id, user_id).await?.ok_or(MessageError::NotFound("file"))
+    state
+        .store
+        .readable_file(id, user_id)
+        .await?
+        .ok_or(MessageError::NotFound("file"))
 }
 
 /// The caller's own files, newest first (files they deleted are not listed).
 #[utoipa::path(get, path = "/api/v1/files", tag = "files", security(("bearer" = [])), params(FileListQuery),
     responses((status = 200, body = FileList)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
-async fn list_files(State(state): State<AppState>, caller: Caller, Query(query): Query<FileListQuery>) -> MessageResult<Json<FileList>> {
+async fn list_files(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<FileListQuery>,
+) -> MessageResult<Json<FileList>> {
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    let rows = state.store.files_of(caller.user_id, query.workspace_id, limit).await?;
-    Ok(Json(FileList { files: rows.iter().map(FileRow::to_object).collect() }))
+    let rows = state
+        .store
+        .files_of(caller.user_id, query.workspace_id, limit)
+        .await?;
+    Ok(Json(FileList {
+        files: rows.iter().map(FileRow::to_object).collect(),
+    }))
 }
 
 /// A file's metadata (its uploader, and members of a channel where it was shared).
@@ -152,7 +178,11 @@ async fn list_files(State(state): State<AppState>, caller: Caller, Query(query):
     params(("id" = Uuid, Path, description = "file id")),
     responses((status = 200, body = FileObject), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, file_id = %id))]
-async fn get_file(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> MessageResult<Json<FileObject>> {
+async fn get_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> MessageResult<Json<FileObject>> {
     Ok(Json(readable(&state, id, caller.user_id).await?.to_object()))
 }
 
@@ -162,7 +192,11 @@ async fn get_file(State(state): State<AppState>, caller: Caller, Path(id): Path<
     params(("id" = Uuid, Path, description = "file id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, file_id = %id))]
-async fn delete_file(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> MessageResult<StatusCode> {
+async fn delete_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> MessageResult<StatusCode> {
     match state.store.delete_file(id, caller.user_id).await? {
         FileDeletion::Freed => {
             state.files.remove_file(id).await;
@@ -182,7 +216,12 @@ async fn delete_file(State(state): State<AppState>, caller: Caller, Path(id): Pa
     responses((status = 200, description = "the bytes"), (status = 206, description = "a range of the bytes"),
         (status = 404, body = ErrorBody), (status = 416, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, file_id = %id))]
-async fn file_content(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, headers: HeaderMap) -> MessageResult<Response> {
+async fn file_content(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> MessageResult<Response> {
     let file = readable(&state, id, caller.user_id).await?;
     let size = u64::try_from(file.size).unwrap_or(0);
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
@@ -190,8 +229,12 @@ async fn file_content(State(state): State<AppState>, caller: Caller, Path(id): P
         Some(raw) => match parse_range(raw, size) {
             Some(range) => Some(range),
             None => {
-                let mut response = ApiError::client(StatusCode::RANGE_NOT_SATISFIABLE, "bad_range", "the range is not satisfiable")
-                    .into_response();
+                let mut response = ApiError::client(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "bad_range",
+                    "the range is not satisfiable",
+                )
+                .into_response();
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     response.headers_mut().insert(header::CONTENT_RANGE, value);
                 }
@@ -209,12 +252,16 @@ async fn file_content(State(state): State<AppState>, caller: Caller, Path(id): P
             *response.status_mut() = StatusCode::PARTIAL_CONTENT;
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(range.end - range.start));
-            if let Ok(value) = HeaderValue::from_str(&format!("bytes {}-{}/{size}", range.start, range.end - 1)) {
+            if let Ok(value) =
+                HeaderValue::from_str(&format!("bytes {}-{}/{size}", range.start, range.end - 1))
+            {
                 headers.insert(header::CONTENT_RANGE, value);
             }
         }
         None => {
-            response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
         }
     }
     Ok(response)
@@ -225,7 +272,11 @@ async fn file_content(State(state): State<AppState>, caller: Caller, Path(id): P
     params(("id" = Uuid, Path, description = "file id")),
     responses((status = 200, description = "a PNG"), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, file_id = %id))]
-async fn file_thumbnail(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> MessageResult<Response> {
+async fn file_thumbnail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> MessageResult<Response> {
     let file = readable(&state, id, caller.user_id).await?;
     if !file.has_thumbnail {
         return Err(MessageError::NotFound("thumbnail"));
@@ -239,16 +290,30 @@ async fn file_thumbnail(State(state): State<AppState>, caller: Caller, Path(id):
 /// Headers that keep a browser from executing or sniffing what it is given.
 fn safe_headers(headers: &mut HeaderMap, content_type: &str, name: &str) {
     let inline = thumbnail::is_raster_image(content_type);
-    let content_type = HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let content_type =
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, content_type);
-    let disposition = format!("{}; filename*=UTF-8''{}", if inline { "inline" } else { "attachment" }, encode_filename(name));
+    let disposition = format!(
+        "{}; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        encode_filename(name)
+    );
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
     // Readers can lose access, so shared caches must not keep a copy.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
 }
 
 /// RFC 8187 encoding of a file name: attr-chars as they are, every other byte as `%XX`.

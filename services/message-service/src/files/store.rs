@@ -60,12 +60,19 @@ impl FileStore {
     /// A streaming writer: parts go out as they fill, so memory stays at a few parts whatever
     /// the file's size.
     pub async fn writer(&self, key: &Path) -> anyhow::Result<WriteMultipart> {
-        let upload = self.inner.put_multipart(key).await.context("starting an upload")?;
+        let upload = self
+            .inner
+            .put_multipart(key)
+            .await
+            .context("starting an upload")?;
         Ok(WriteMultipart::new(upload))
     }
 
     pub async fn put(&self, key: &Path, bytes: Bytes) -> anyhow::Result<()> {
-        self.inner.put(key, PutPayload::from(bytes)).await.context("storing an object")?;
+        self.inner
+            .put(key, PutPayload::from(bytes))
+            .await
+            .context("storing an object")?;
         Ok(())
     }
 
@@ -81,8 +88,15 @@ impl FileStore {
         key: &Path,
         range: Option<std::ops::Range<u64>>,
     ) -> anyhow::Result<(BoxStream<'static, std::io::Result<Bytes>>, u64)> {
-        let options = object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
-        let got = self.inner.get_opts(key, options).await.context("opening an object")?;
+        let options = object_store::GetOptions {
+            range: range.map(Into::into),
+            ..Default::default()
+        };
+        let got = self
+            .inner
+            .get_opts(key, options)
+            .await
+            .context("opening an object")?;
         let size = got.meta.size;
         let stream = got.into_stream().map_err(std::io::Error::other).boxed();
         Ok((stream, size))

@@ -44,7 +44,11 @@ pub fn sanitize_name(raw: &str) -> String {
         }
         name.push(c);
     }
-    if name.is_empty() || name == "." || name == ".." { "file".to_owned() } else { name }
+    if name.is_empty() || name == "." || name == ".." {
+        "file".to_owned()
+    } else {
+        name
+    }
 }
 
 /// The type of a file from its first bytes: a known signature, else UTF-8 text, else binary.
@@ -64,12 +68,17 @@ fn multipart_error(error: MultipartError) -> MessageError {
     if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         MessageError::Client(ApiError::too_large("the upload is larger than allowed"))
     } else {
-        MessageError::Client(ApiError::bad_request("bad_multipart", format!("the multipart body is malformed: {error}")))
+        MessageError::Client(ApiError::bad_request(
+            "bad_multipart",
+            format!("the multipart body is malformed: {error}"),
+        ))
     }
 }
 
 fn too_large(max_bytes: u64) -> MessageError {
-    MessageError::Client(ApiError::too_large(format!("files are limited to {max_bytes} bytes")))
+    MessageError::Client(ApiError::too_large(format!(
+        "files are limited to {max_bytes} bytes"
+    )))
 }
 
 /// Reads the multipart body, streaming `file` into `store`. On any failure after the bytes began
@@ -97,7 +106,10 @@ pub async fn receive(store: &FileStore, mut multipart: Multipart, max_bytes: u64
                                 let take = (HEAD_BYTES - head.len()).min(chunk.len());
                                 head.extend_from_slice(&chunk[..take]);
                             }
-                            writer.wait_for_capacity(MAX_PARTS_IN_FLIGHT).await.context("uploading a part")?;
+                            writer
+                                .wait_for_capacity(MAX_PARTS_IN_FLIGHT)
+                                .await
+                                .context("uploading a part")?;
                             writer.put(chunk);
                         }
                         Ok(())
@@ -110,14 +122,20 @@ pub async fn receive(store: &FileStore, mut multipart: Multipart, max_bytes: u64
                     writer.finish().await.context("finishing the upload")?;
                     let content_type = sniff(&head);
                     let text_content = if content_type.starts_with("text/plain") {
-                        String::from_utf8_lossy(&head).trim_end_matches('\u{FFFD}').to_owned()
+                        String::from_utf8_lossy(&head)
+                            .trim_end_matches('\u{FFFD}')
+                            .to_owned()
                     } else {
                         String::new()
                     };
                     stored = Some((name, size, content_type, text_content));
                 }
-                Some("workspace_id") => workspace_id = Some(field.text().await.map_err(multipart_error)?.trim().to_owned()),
-                Some("purpose") => purpose = Some(field.text().await.map_err(multipart_error)?.trim().to_owned()),
+                Some("workspace_id") => {
+                    workspace_id = Some(field.text().await.map_err(multipart_error)?.trim().to_owned())
+                }
+                Some("purpose") => {
+                    purpose = Some(field.text().await.map_err(multipart_error)?.trim().to_owned())
+                }
                 // Unknown fields are drained and ignored, as JSON ignores unknown keys.
                 _ => while field.chunk().await.map_err(multipart_error)?.is_some() {},
             }
@@ -132,9 +150,20 @@ pub async fn receive(store: &FileStore, mut multipart: Multipart, max_bytes: u64
         return Err(e);
     }
     let Some((name, size, content_type, text_content)) = stored else {
-        return Err(MessageError::Client(ApiError::bad_request("missing_file", "the multipart body has no `file` field")));
+        return Err(MessageError::Client(ApiError::bad_request(
+            "missing_file",
+            "the multipart body has no `file` field",
+        )));
     };
-    Ok(Received { id, name, size, content_type, text_content, workspace_id, purpose })
+    Ok(Received {
+        id,
+        name,
+        size,
+        content_type,
+        text_content,
+        workspace_id,
+        purpose,
+    })
 }
 
 #[cfg(test)]

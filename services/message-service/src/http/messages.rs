@@ -66,7 +66,12 @@ fn page_of(paging: &Paging) -> MessageResult<Page> {
 
 /// The files to attach, in order and without repeats; each must be the author's own (not deleted)
 /// upload to this workspace, and anything else is the same 400 so that ids cannot be probed.
-async fn attachable_files(state: &AppState, workspace_id: Uuid, author_id: Uuid, ids: &[Uuid]) -> MessageResult<Vec<Uuid>> {
+async fn attachable_files(
+    state: &AppState,
+    workspace_id: Uuid,
+    author_id: Uuid,
+    ids: &[Uuid],
+) -> MessageResult<Vec<Uuid>> {
     let mut unique: Vec<Uuid> = Vec::with_capacity(ids.len());
     for id in ids {
         if !unique.contains(id) {
@@ -74,14 +79,22 @@ async fn attachable_files(state: &AppState, workspace_id: Uuid, author_id: Uuid,
         }
     }
     if unique.len() > MAX_FILES_PER_MESSAGE {
-        return Err(Invalid::new("file_ids", format!("at most {MAX_FILES_PER_MESSAGE} files per message")).into());
+        return Err(Invalid::new(
+            "file_ids",
+            format!("at most {MAX_FILES_PER_MESSAGE} files per message"),
+        )
+        .into());
     }
     for id in &unique {
         let usable = state.store.file(*id).await?.is_some_and(|f| {
             f.uploader_id == author_id && f.workspace_id == Some(workspace_id) && f.detached_at.is_none()
         });
         if !usable {
-            return Err(Invalid::new("file_ids", format!("{id} is not a file you uploaded to this workspace")).into());
+            return Err(Invalid::new(
+                "file_ids",
+                format!("{id} is not a file you uploaded to this workspace"),
+            )
+            .into());
         }
     }
     Ok(unique)

@@ -43,7 +43,9 @@ impl EventHandler for UserDirectory {
                 self.store
                     .upsert_user_name(payload.user_id, &payload.user.display_name)
                     .await
-                    .map_err(|e| HandleError::Retry(anyhow::Error::new(e).context("storing a display name")))?;
+                    .map_err(|e| {
+                        HandleError::Retry(anyhow::Error::new(e).context("storing a display name"))
+                    })?;
                 Ok(())
             }
             ("user.registered" | "user.updated", v) => Err(HandleError::Park(format!("unknown version {v}"))),

@@ -103,7 +103,10 @@ mod tests {
 
     #[test]
     fn matches_are_marked_case_insensitively() {
-        assert_eq!(highlight("Deploy the DEPLOYMENT", &["deploy"]), "<mark>Deploy</mark> the <mark>DEPLOY</mark>MENT");
+        assert_eq!(
+            highlight("Deploy the DEPLOYMENT", &["deploy"]),
+            "<mark>Deploy</mark> the <mark>DEPLOY</mark>MENT"
+        );
     }
 
     #[test]
@@ -125,6 +128,9 @@ mod tests {
 
     #[test]
     fn overlapping_needles_make_one_mark() {
-        assert_eq!(highlight("東京タワー", &["東京", "京タ"]), "<mark>東京タ</mark>ワー");
+        assert_eq!(
+            highlight("東京タワー", &["東京", "京タ"]),
+            "<mark>東京タ</mark>ワー"
+        );
     }
 }

@@ -73,7 +73,11 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let mut parts = text.strip_prefix("v1:")?.split(':');
-        let offset = parts.next()?.parse().ok().filter(|o| (0..=MAX_OFFSET).contains(o))?;
+        let offset = parts
+            .next()?
+            .parse()
+            .ok()
+            .filter(|o| (0..=MAX_OFFSET).contains(o))?;
         let now = parts.next()?.parse().ok()?;
         parts.next().is_none().then_some(Cursor { offset, now })
     }
@@ -97,15 +101,21 @@ async fn search(
     let member = workspace_member(&state, ws, caller.user_id).await?;
     let query = query::parse(&params.q).map_err(|e| bad_query(e.0))?;
     if query.is_empty() {
-        return Err(bad_query("the query is empty: give words or operators to search for".to_owned()));
+        return Err(bad_query(
+            "the query is empty: give words or operators to search for".to_owned(),
+        ));
     }
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(echo_domain::Invalid::new("limit", format!("must be between 1 and {MAX_LIMIT}")).into());
     }
     let cursor = match params.before.as_deref().filter(|s| !s.is_empty()) {
-        Some(raw) => Cursor::decode(raw).ok_or_else(|| echo_domain::Invalid::new("before", "is not a cursor from a previous page"))?,
-        None => Cursor { offset: 0, now: now_ms() },
+        Some(raw) => Cursor::decode(raw)
+            .ok_or_else(|| echo_domain::Invalid::new("before", "is not a cursor from a previous page"))?,
+        None => Cursor {
+            offset: 0,
+            now: now_ms(),
+        },
     };
     let scope = Scope {
         workspace_id: ws,
@@ -120,16 +130,34 @@ async fn search(
     let has_more = hits.len() > limit as usize;
     hits.truncate(limit as usize);
     let needles: Vec<&str> = query.terms.iter().map(Term::text).collect();
-    let next_cursor = has_more.then(|| Cursor { offset: cursor.offset + i64::from(limit), now: cursor.now }.encode());
+    let next_cursor = has_more.then(|| {
+        Cursor {
+            offset: cursor.offset + i64::from(limit),
+            now: cursor.now,
+        }
+        .encode()
+    });
     let results = hits
         .into_iter()
         .map(|hit| {
             // Show the message's own text unless the match is only in its files.
-            let source = if needles.is_empty() || matches(&hit.message.text, &needles) { &hit.message.text } else { &hit.body };
-            SearchResult { highlight: highlight(source, &needles), channel_id: hit.message.channel_id, message: hit.message }
+            let source = if needles.is_empty() || matches(&hit.message.text, &needles) {
+                &hit.message.text
+            } else {
+                &hit.body
+            };
+            SearchResult {
+                highlight: highlight(source, &needles),
+                channel_id: hit.message.channel_id,
+                message: hit.message,
+            }
         })
         .collect();
-    Ok(Json(SearchPage { results, has_more, next_cursor }))
+    Ok(Json(SearchPage {
+        results,
+        has_more,
+        next_cursor,
+    }))
 }
 
 #[cfg(test)]
@@ -138,7 +166,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let cursor = Cursor { offset: 50, now: 1_700_000_000_000 };
+        let cursor = Cursor {
+            offset: 50,
+            now: 1_700_000_000_000,
+        };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("not a cursor"), None);
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("v1:-5:0")), None);

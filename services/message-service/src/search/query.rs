@@ -84,13 +84,16 @@ fn quoted(rest: &str, what: &str) -> Result<(String, usize), QueryError> {
 
 /// Reads a bare run up to whitespace or a quote.
 fn bare(rest: &str) -> usize {
-    rest.find(|c: char| c.is_whitespace() || c == '"').unwrap_or(rest.len())
+    rest.find(|c: char| c.is_whitespace() || c == '"')
+        .unwrap_or(rest.len())
 }
 
 /// Splits `input` into the query's parts.
 pub fn parse(input: &str) -> Result<SearchQuery, QueryError> {
     if input.chars().count() > MAX_QUERY_CHARS {
-        return Err(error(format!("the query is longer than {MAX_QUERY_CHARS} characters")));
+        return Err(error(format!(
+            "the query is longer than {MAX_QUERY_CHARS} characters"
+        )));
     }
     let mut query = SearchQuery::default();
     let mut pos = 0;
@@ -137,7 +140,9 @@ pub fn parse(input: &str) -> Result<SearchQuery, QueryError> {
         push_term(&mut query, negated, Term::Word(token.to_owned()));
     }
     if query.terms.len() + query.excluded.len() > MAX_TERMS {
-        return Err(error(format!("the query has more than {MAX_TERMS} words and phrases")));
+        return Err(error(format!(
+            "the query has more than {MAX_TERMS} words and phrases"
+        )));
     }
     Ok(query)
 }
@@ -162,13 +167,20 @@ fn date(op: &str, value: &str) -> Result<NaiveDate, QueryError> {
         .ok_or_else(|| error(format!("{op}: needs a date as YYYY-MM-DD, not \"{value}\"")))
 }
 
-fn apply_operator(query: &mut SearchQuery, op: &str, value: &str, was_quoted: bool) -> Result<(), QueryError> {
+fn apply_operator(
+    query: &mut SearchQuery,
+    op: &str,
+    value: &str,
+    was_quoted: bool,
+) -> Result<(), QueryError> {
     let value = if was_quoted { value.trim() } else { value };
     match op {
         "from" => {
             let name = value.strip_prefix('@').unwrap_or(value).trim();
             if name.is_empty() {
-                return Err(error("from: needs a person: from:@name, from:@me or from:@\"Full Name\""));
+                return Err(error(
+                    "from: needs a person: from:@name, from:@me or from:@\"Full Name\"",
+                ));
             }
             query.from.push(if name.eq_ignore_ascii_case("me") {
                 UserRef::Me
@@ -196,7 +208,12 @@ fn apply_operator(query: &mut SearchQuery, op: &str, value: &str, was_quoted: bo
             "thread" => query.is_thread = true,
             other => return Err(error(format!("is: takes thread, not \"{other}\""))),
         },
-        "mentions" => match value.strip_prefix('@').unwrap_or(value).to_ascii_lowercase().as_str() {
+        "mentions" => match value
+            .strip_prefix('@')
+            .unwrap_or(value)
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "me" => query.mentions_me = true,
             other => return Err(error(format!("mentions: takes me, not \"{other}\""))),
         },
@@ -225,7 +242,9 @@ impl fmt::Display for SearchQuery {
             match user {
                 UserRef::Me => write!(f, "from:@me ")?,
                 UserRef::Id(id) => write!(f, "from:@{id} ")?,
-                UserRef::Name(name) if name.contains(|c: char| c.is_whitespace() || c == '"') || name.starts_with('@') => {
+                UserRef::Name(name)
+                    if name.contains(|c: char| c.is_whitespace() || c == '"') || name.starts_with('@') =>
+                {
                     write!(f, "from:@\"{name}\" ")?
                 }
                 UserRef::Name(name) => write!(f, "from:@{name} ")?,
@@ -269,8 +288,14 @@ mod tests {
     #[test]
     fn words_phrases_and_exclusions_are_told_apart() {
         let q = parse(r#"deploy "release notes" -draft -"old plan""#).unwrap();
-        assert_eq!(q.terms, vec![Term::Word("deploy".into()), Term::Phrase("release notes".into())]);
-        assert_eq!(q.excluded, vec![Term::Word("draft".into()), Term::Phrase("old plan".into())]);
+        assert_eq!(
+            q.terms,
+            vec![Term::Word("deploy".into()), Term::Phrase("release notes".into())]
+        );
+        assert_eq!(
+            q.excluded,
+            vec![Term::Word("draft".into()), Term::Phrase("old plan".into())]
+        );
     }
 
     #[test]

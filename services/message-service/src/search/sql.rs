@@ -86,7 +86,9 @@ pub fn fts_string(text: &str) -> String {
 }
 
 fn day_start_ms(day: NaiveDate) -> i64 {
-    day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0)
+    day.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(0)
 }
 
 pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
@@ -109,11 +111,17 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
     ));
 
     // Terms the trigram index can serve, and those it cannot.
-    let (indexed, short): (Vec<&Term>, Vec<&Term>) =
-        query.terms.iter().partition(|t| t.text().chars().count() >= TRIGRAM_MIN_CHARS);
+    let (indexed, short): (Vec<&Term>, Vec<&Term>) = query
+        .terms
+        .iter()
+        .partition(|t| t.text().chars().count() >= TRIGRAM_MIN_CHARS);
     let fts_match = match dialect {
         Dialect::Sqlite if !indexed.is_empty() => {
-            let expression = indexed.iter().map(|t| fts_string(t.text())).collect::<Vec<_>>().join(" AND ");
+            let expression = indexed
+                .iter()
+                .map(|t| fts_string(t.text()))
+                .collect::<Vec<_>>()
+                .join(" AND ");
             Some(b.bind(Arg::Text(expression)))
         }
         _ => None,
@@ -145,7 +153,11 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
         conditions.push(format!("({})", alternatives.join(" OR ")));
     }
     if !query.channels.is_empty() {
-        let names: Vec<String> = query.channels.iter().map(|n| b.bind(Arg::Text(n.to_lowercase()))).collect();
+        let names: Vec<String> = query
+            .channels
+            .iter()
+            .map(|n| b.bind(Arg::Text(n.to_lowercase())))
+            .collect();
         conditions.push(format!(
             "m.channel_id IN (SELECT c2.id FROM channels c2 WHERE c2.workspace_id = {ws} AND LOWER(c2.name) IN ({}))",
             names.join(", ")
@@ -156,13 +168,18 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
     }
     if let Some(day) = query.after {
         let next = day.succ_opt().unwrap_or(day);
-        conditions.push(format!("m.created_at >= {}", b.bind(Arg::Int(day_start_ms(next)))));
+        conditions.push(format!(
+            "m.created_at >= {}",
+            b.bind(Arg::Int(day_start_ms(next)))
+        ));
     }
     if query.has_file {
         conditions.push("EXISTS (SELECT 1 FROM message_files mf WHERE mf.message_id = m.id)".to_owned());
     }
     if query.has_link {
-        conditions.push(format!("(m.text {like} '%http://%' OR m.text {like} '%https://%')"));
+        conditions.push(format!(
+            "(m.text {like} '%http://%' OR m.text {like} '%https://%')"
+        ));
     }
     if query.is_thread {
         conditions.push(
@@ -186,7 +203,10 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
                 "(-bm25(message_fts))".to_owned(),
             )
         }
-        (Dialect::Sqlite, None) => ("message_search s JOIN messages m ON m.id = s.message_id", "1.0".to_owned()),
+        (Dialect::Sqlite, None) => (
+            "message_search s JOIN messages m ON m.id = s.message_id",
+            "1.0".to_owned(),
+        ),
         (Dialect::Postgres, _) if !query.terms.is_empty() => {
             let words = query
                 .terms
@@ -203,7 +223,10 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
                 format!("(0.05 + ts_rank(s.tsv, websearch_to_tsquery('simple', {q})))"),
             )
         }
-        (Dialect::Postgres, _) => ("message_search s JOIN messages m ON m.id = s.message_id", "1.0".to_owned()),
+        (Dialect::Postgres, _) => (
+            "message_search s JOIN messages m ON m.id = s.message_id",
+            "1.0".to_owned(),
+        ),
     };
     let limit = b.bind(Arg::Int(scope.limit));
     let offset = b.bind(Arg::Int(scope.offset));
@@ -231,7 +254,14 @@ mod tests {
     use crate::search::query::parse;
 
     fn scope() -> Scope {
-        Scope { workspace_id: Uuid::nil(), user_id: Uuid::nil(), guest: false, now: 0, offset: 0, limit: 10 }
+        Scope {
+            workspace_id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            guest: false,
+            now: 0,
+            offset: 0,
+            limit: 10,
+        }
     }
 
     #[test]

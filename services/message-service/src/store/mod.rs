@@ -162,7 +162,12 @@ pub trait MessageStore: Send + Sync + 'static {
     /// workspace with them, or one shared in a live message of a channel they can read.
     async fn readable_file(&self, file_id: Uuid, user_id: Uuid) -> StoreResult<Option<FileRow>>;
     /// The uploader's files (not deleted by them), newest first, optionally of one workspace.
-    async fn files_of(&self, uploader_id: Uuid, workspace_id: Option<Uuid>, limit: u32) -> StoreResult<Vec<FileRow>>;
+    async fn files_of(
+        &self,
+        uploader_id: Uuid,
+        workspace_id: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<FileRow>>;
     /// Deletes the uploader's file: freed when no message uses it, else detached.
     async fn delete_file(&self, file_id: Uuid, uploader_id: Uuid) -> StoreResult<FileDeletion>;
 

@@ -228,7 +228,12 @@ pub struct MessageRow {
 
 impl MessageRow {
     /// The contract object, given the reactions and mentions loaded alongside.
-    pub fn into_message(self, reactions: Vec<crate::model::Reaction>, mentions: Vec<Uuid>, files: Vec<FileObject>) -> Message {
+    pub fn into_message(
+        self,
+        reactions: Vec<crate::model::Reaction>,
+        mentions: Vec<Uuid>,
+        files: Vec<FileObject>,
+    ) -> Message {
         // A tombstone shows nothing of what it was.
         let (reactions, mentions, files) = if self.deleted {
             (Vec::new(), Vec::new(), Vec::new())
@@ -278,7 +283,9 @@ impl FileRow {
             size: self.size,
             content_type: self.content_type.clone(),
             url: format!("/api/v1/files/{}/content", self.id),
-            thumbnail_url: self.has_thumbnail.then(|| format!("/api/v1/files/{}/thumbnail", self.id)),
+            thumbnail_url: self
+                .has_thumbnail
+                .then(|| format!("/api/v1/files/{}/thumbnail", self.id)),
             workspace_id: self.workspace_id,
             uploader_id: self.uploader_id,
             purpose: self.purpose.clone(),

@@ -42,22 +42,35 @@ async fn upload_form(app: &TestApp, user: &TestUser, form: Form) -> (StatusCode,
 }
 
 async fn upload(app: &TestApp, user: &TestUser, ws: &str, name: &str, bytes: Vec<u8>) -> Value {
-    let form = Form::new()
-        .text("workspace_id", ws.to_owned())
-        .part("file", Part::bytes(bytes).file_name(name.to_owned()).mime_str("text/html").expect("mime"));
+    let form = Form::new().text("workspace_id", ws.to_owned()).part(
+        "file",
+        Part::bytes(bytes)
+            .file_name(name.to_owned())
+            .mime_str("text/html")
+            .expect("mime"),
+    );
     let (status, body) = upload_form(app, user, form).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body
 }
 
 async fn content(app: &TestApp, user: &TestUser, path: &str) -> reqwest::Response {
-    app.http.get(app.url(path)).bearer_auth(&user.token).send().await.expect("download")
+    app.http
+        .get(app.url(path))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .expect("download")
 }
 
 fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
     let mut out = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut out, image::ImageFormat::Png).expect("encode png");
+    image
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode png");
     out.into_inner()
 }
 
@@ -257,7 +270,9 @@ async fn an_upload_over_the_limit_is_refused_with_413() {
         let (app, _s3) = spawn(backend, Some(1024)).await;
         let alice = app.register("Alice").await;
         let (ws, _) = workspace(&app, &alice, "Acme").await;
-        let form = Form::new().text("workspace_id", ws).part("file", Part::bytes(vec![7u8; 4096]).file_name("big.bin"));
+        let form = Form::new()
+            .text("workspace_id", ws)
+            .part("file", Part::bytes(vec![7u8; 4096]).file_name("big.bin"));
         let (status, body) = upload_form(&app, &alice, form).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
         assert!(body["error"]["code"].is_string(), "{body}");
@@ -270,7 +285,9 @@ async fn an_upload_to_a_workspace_one_is_not_in_is_not_found() {
     let alice = app.register("Alice").await;
     let mallory = app.register("Mallory").await;
     let (ws, _) = workspace(&app, &alice, "Acme").await;
-    let form = Form::new().text("workspace_id", ws).part("file", Part::bytes(b"x".to_vec()).file_name("x.txt"));
+    let form = Form::new()
+        .text("workspace_id", ws)
+        .part("file", Part::bytes(b"x".to_vec()).file_name("x.txt"));
     let (status, _) = upload_form(&app, &mallory, form).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let _ = post;

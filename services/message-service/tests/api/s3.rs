@@ -24,12 +24,16 @@ pub async fn start() -> S3Server {
     let mut builder = S3ServiceBuilder::new(fs);
     builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
     let service = builder.build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind S3");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind S3");
     let addr = listener.local_addr().expect("S3 address");
     tokio::spawn(async move {
         let http = ConnBuilder::new(TokioExecutor::new());
         while let Ok((socket, _)) = listener.accept().await {
-            let connection = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+            let connection = http
+                .serve_connection(TokioIo::new(socket), service.clone())
+                .into_owned();
             tokio::spawn(async move {
                 let _ = connection.await;
             });

@@ -22,7 +22,9 @@ fn encode(q: &str) -> String {
 }
 
 async fn search(app: &TestApp, user: &TestUser, ws: &str, q: &str) -> Value {
-    let (status, body) = app.get(user, &format!("/api/v1/workspaces/{ws}/search?q={}", encode(q))).await;
+    let (status, body) = app
+        .get(user, &format!("/api/v1/workspaces/{ws}/search?q={}", encode(q)))
+        .await;
     assert_eq!(status, StatusCode::OK, "{q}: {body}");
     body
 }
