@@ -214,7 +214,7 @@ macro_rules! impl_message_store {
                 // cursor, from the natural start of the listing.
                 let ascending = if page.before.is_some() { false } else if page.after.is_some() { true } else { oldest_first };
                 let sql = format!(
-                    "SELECT {} FROM messages m WHERE {filter} AND ($2 IS NULL OR m.id < $2) AND ($3 IS NULL OR m.id > $3)
+                    "SELECT {} FROM messages m WHERE {filter} AND m.id < $2 AND m.id > $3
                      ORDER BY m.id {} LIMIT $4",
                     message_columns!(),
                     if ascending { "ASC" } else { "DESC" }
@@ -222,8 +222,11 @@ macro_rules! impl_message_store {
                 // Built only from constants of this module: `filter` is one of two literals.
                 let mut rows: Vec<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(key)
-                    .bind(page.before)
-                    .bind(page.after)
+                    // Absent cursors become the widest bounds rather than `$2 IS NULL OR …`, which
+                    // would stop the planner from seeking the (channel, id) index: a page deep in a
+                    // long channel then scanned every newer message.
+                    .bind(page.before.unwrap_or(Uuid::max()))
+                    .bind(page.after.unwrap_or(Uuid::nil()))
                     .bind(i64::from(page.limit) + 1)
                     .fetch_all(&self.pool)
                     .await?;

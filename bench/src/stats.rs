@@ -1,0 +1,28 @@
+//! Latency summaries. Samples are kept whole, so percentiles are exact rather than estimated.
+
+use std::fmt;
+use std::time::Duration;
+
+pub struct Summary {
+    pub count: usize,
+    pub median: Duration,
+    pub p99: Duration,
+}
+
+impl Summary {
+    pub fn of(mut samples: Vec<Duration>) -> Summary {
+        samples.sort_unstable();
+        let at = |q: f64| samples.get(((samples.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+        Summary { count: samples.len(), median: at(0.5), p99: at(0.99) }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} | {:.2} ms | {:.2} ms", self.count, ms(self.median), ms(self.p99))
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
