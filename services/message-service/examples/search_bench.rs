@@ -17,23 +17,25 @@ use uuid::Uuid;
 
 const CHANNELS: usize = 50;
 const BATCH: usize = 1000;
-const SAMPLES: usize = 100;
 const PG_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
 
 struct Args {
     messages: usize,
     backend: String,
+    samples: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
     let mut out = Args {
         messages: 100_000,
         backend: "sqlite".into(),
+        samples: 100,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--messages" => out.messages = it.next().context("--messages N")?.parse()?,
+            "--samples" => out.samples = it.next().context("--samples N")?.parse()?,
             "--backend" => out.backend = it.next().context("--backend sqlite|postgres")?,
             other => anyhow::bail!("unknown flag {other}"),
         }
@@ -217,9 +219,9 @@ async fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|");
     for (label, q) in &mixes {
         let parsed = query::parse(q).map_err(|e| anyhow::anyhow!(e.0))?;
-        let mut times = Vec::with_capacity(SAMPLES);
+        let mut times = Vec::with_capacity(args.samples);
         let mut results = 0;
-        for _ in 0..SAMPLES {
+        for _ in 0..args.samples {
             let scope = sql::Scope {
                 workspace_id: ws,
                 user_id: me,
@@ -236,8 +238,8 @@ async fn main() -> anyhow::Result<()> {
         times.sort_by(f64::total_cmp);
         println!(
             "| {label} (`{q}`) | {:.1} | {:.1} | {results} |",
-            times[SAMPLES / 2],
-            times[SAMPLES * 99 / 100]
+            times[args.samples / 2],
+            times[args.samples * 99 / 100]
         );
         all.extend(times);
     }

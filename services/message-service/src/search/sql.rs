@@ -199,7 +199,9 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
         (Dialect::Sqlite, Some(expression)) => {
             conditions.insert(0, format!("message_fts MATCH {expression}"));
             (
-                "message_fts JOIN message_search s ON s.doc_id = message_fts.rowid JOIN messages m ON m.id = s.message_id",
+                // CROSS JOIN fixes the loop order: the index lookup runs once and drives the
+                // join; left to itself SQLite may scan messages and re-run MATCH for each row.
+                "message_fts CROSS JOIN message_search s ON s.doc_id = message_fts.rowid CROSS JOIN messages m ON m.id = s.message_id",
                 "(-bm25(message_fts))".to_owned(),
             )
         }
