@@ -5,12 +5,17 @@ export npm_config_cache ?= $(HOME)/.cache/echo/npm
 DATA_DIR ?= ./data
 PORT ?= 8080
 
-.PHONY: run model web test test-rust test-web e2e lint fmt
+.PHONY: run dev model web test test-rust test-web e2e lint fmt
 
 ## Build the web app, fetch the embedding model and run all of Echo on http://localhost:$(PORT),
 ## data in $(DATA_DIR).
 run: web model
 	cargo run --release -p echo-server -- up --data-dir $(DATA_DIR) --port $(PORT)
+
+## Develop: the web app with hot reload on http://localhost:5173, proxying to `echo-server up` on
+## :8080, which is rebuilt and restarted when Rust sources change.
+dev: model
+	scripts/dev.sh
 
 ## The sentence-embedding model for semantic search and summaries (skipped when present).
 model:
