@@ -18,7 +18,10 @@ const BATCH: u64 = 20_000;
 
 pub async fn run(messages: u64, requests: usize) -> anyhow::Result<Vec<String>> {
     let dir = tempfile::tempdir()?;
-    let mut config = EchoConfig { data_dir: dir.path().to_path_buf(), ..EchoConfig::default() };
+    let mut config = EchoConfig {
+        data_dir: dir.path().to_path_buf(),
+        ..EchoConfig::default()
+    };
     config.derive_from_data_dir(|_| false);
     config.gateway.web_dir = None;
     config.gateway.rate_limits.enabled = false;
@@ -38,7 +41,14 @@ pub async fn run(messages: u64, requests: usize) -> anyhow::Result<Vec<String>> 
         .await?;
     let token = session["access_token"].as_str().context("no token")?.to_owned();
     let user: Uuid = session["user"]["id"].as_str().context("no user")?.parse()?;
-    let workspace: Value = http.post(format!("{base}/api/v1/workspaces")).bearer_auth(&token).json(&json!({"name": "Bench"})).send().await?.json().await?;
+    let workspace: Value = http
+        .post(format!("{base}/api/v1/workspaces"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Bench"}))
+        .send()
+        .await?
+        .json()
+        .await?;
     let ws: Uuid = workspace["id"].as_str().context("no workspace")?.parse()?;
     let channel: Value = http
         .post(format!("{base}/api/v1/workspaces/{ws}/channels"))
@@ -52,7 +62,10 @@ pub async fn run(messages: u64, requests: usize) -> anyhow::Result<Vec<String>> 
 
     let started = Instant::now();
     let ids = bulk_load(&config.messages.database_url, ws, ch, user, messages).await?;
-    eprintln!("loaded {messages} messages in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "loaded {messages} messages in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let mut newest = Vec::with_capacity(requests);
     let mut deep = Vec::with_capacity(requests);
@@ -66,21 +79,37 @@ pub async fn run(messages: u64, requests: usize) -> anyhow::Result<Vec<String>> 
     system.close().await;
     Ok(vec![
         format!("| {messages} | newest 50 | {} |", Summary::of(newest)),
-        format!("| {messages} | 50 before a random message | {} |", Summary::of(deep)),
+        format!(
+            "| {messages} | 50 before a random message | {} |",
+            Summary::of(deep)
+        ),
     ])
 }
 
-async fn page(http: &reqwest::Client, base: &str, token: &str, ch: Uuid, before: Option<Uuid>) -> anyhow::Result<Duration> {
+async fn page(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    ch: Uuid,
+    before: Option<Uuid>,
+) -> anyhow::Result<Duration> {
     let url = match before {
         Some(id) => format!("{base}/api/v1/channels/{ch}/messages?limit=50&before={id}"),
         None => format!("{base}/api/v1/channels/{ch}/messages?limit=50"),
     };
     let started = Instant::now();
     let response = http.get(url).bearer_auth(token).send().await?;
-    anyhow::ensure!(response.status().is_success(), "history page: {}", response.status());
+    anyhow::ensure!(
+        response.status().is_success(),
+        "history page: {}",
+        response.status()
+    );
     let body: Value = response.json().await?;
     let elapsed = started.elapsed();
-    anyhow::ensure!(body["messages"].as_array().is_some_and(|m| !m.is_empty()), "empty page");
+    anyhow::ensure!(
+        body["messages"].as_array().is_some_and(|m| !m.is_empty()),
+        "empty page"
+    );
     Ok(elapsed)
 }
 
@@ -88,7 +117,9 @@ async fn page(http: &reqwest::Client, base: &str, token: &str, ch: Uuid, before:
 async fn bulk_load(url: &str, ws: Uuid, ch: Uuid, author: Uuid, n: u64) -> anyhow::Result<Vec<Uuid>> {
     let pool = SqlitePoolOptions::new().max_connections(1).connect(url).await?;
     let mut sample = Vec::new();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
     let mut done = 0;
     while done < n {
         let mut tx = pool.begin().await?;

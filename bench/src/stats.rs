@@ -12,14 +12,29 @@ pub struct Summary {
 impl Summary {
     pub fn of(mut samples: Vec<Duration>) -> Summary {
         samples.sort_unstable();
-        let at = |q: f64| samples.get(((samples.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
-        Summary { count: samples.len(), median: at(0.5), p99: at(0.99) }
+        let at = |q: f64| {
+            samples
+                .get(((samples.len() as f64 * q).ceil() as usize).saturating_sub(1))
+                .copied()
+                .unwrap_or_default()
+        };
+        Summary {
+            count: samples.len(),
+            median: at(0.5),
+            p99: at(0.99),
+        }
     }
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} | {:.2} ms | {:.2} ms", self.count, ms(self.median), ms(self.p99))
+        write!(
+            f,
+            "{} | {:.2} ms | {:.2} ms",
+            self.count,
+            ms(self.median),
+            ms(self.p99)
+        )
     }
 }
 

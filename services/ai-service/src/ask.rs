@@ -83,7 +83,7 @@ impl Task for AskTask {
         Some((system, user))
     }
 
-    fn from_generated(&self, generated: &str, model: &str) -> Answer {
+    fn output_from(&self, generated: &str, model: &str) -> Answer {
         let allowed: HashSet<Uuid> = self.context.iter().map(|(d, _)| d.id).collect();
         let cited = llm::cited_ids(generated, &allowed);
         let citations = if cited.is_empty() {

@@ -26,7 +26,7 @@ pub trait Task: Send + Sync + 'static {
     /// (the extractive result is then the answer whatever is configured).
     fn prompt(&self) -> Option<(String, String)>;
     /// The result from the model's text.
-    fn from_generated(&self, text: &str, model: &str) -> Self::Output;
+    fn output_from(&self, text: &str, model: &str) -> Self::Output;
     /// The result without a model.
     async fn extractive(&self, core: &Core) -> anyhow::Result<Self::Output>;
 }
@@ -44,7 +44,7 @@ pub fn wants_stream(flag: Option<bool>, headers: &HeaderMap) -> bool {
 pub async fn run<T: Task>(core: &Core, task: &T) -> anyhow::Result<T::Output> {
     if let (Some(llm), Some((system, user))) = (&core.llm, task.prompt()) {
         match llm.complete(&system, &user).await {
-            Ok(text) => return Ok(task.from_generated(&text, llm.model())),
+            Ok(text) => return Ok(task.output_from(&text, llm.model())),
             Err(error) => tracing::warn!(
                 error = format!("{error:#}"),
                 "the LLM failed; answering extractively"
@@ -86,7 +86,7 @@ pub fn stream<T: Task>(core: Arc<Core>, task: T) -> Response {
                             }
                         }
                     }
-                    let _ = tx.send(done(&task.from_generated(&text, llm.model()))).await;
+                    let _ = tx.send(done(&task.output_from(&text, llm.model()))).await;
                     return;
                 }
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "the LLM failed; answering extractively"),

@@ -132,7 +132,7 @@ impl Task for SummaryTask {
         Some((system, user))
     }
 
-    fn from_generated(&self, generated: &str, model: &str) -> Summary {
+    fn output_from(&self, generated: &str, model: &str) -> Summary {
         let allowed: HashSet<Uuid> = self.docs.iter().map(|d| d.id).collect();
         let mut summary = Vec::new();
         let mut bullets = Vec::new();

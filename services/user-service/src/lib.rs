@@ -79,7 +79,7 @@ impl UserService {
         let projections = Arc::new(consumer::Projections { store: store.clone(), relay: relay.clone() });
         let consumer = ConsumerConfig {
             start: GroupStart::Oldest,
-            ..ConsumerConfig::new("user-service", &format!("user-service-{}", uuid::Uuid::now_v7()))
+            ..ConsumerConfig::new("user-service", format!("user-service-{}", uuid::Uuid::now_v7()))
         };
         echo_events::spawn_consumer(bus, consumer, projections, shutdown);
 
