@@ -16,6 +16,8 @@
 //! - [`search`]: the query language, its SQL on each backend, highlighting, and the display-name
 //!   projection `from:@name` resolves against.
 //! - [`realtime`]: the WebSocket endpoint.
+//! - [`notifications`]: who is notified of a message and why (a consumer of the bus), the inbox,
+//!   explain, and notification preferences.
 
 pub mod config;
 pub mod error;
@@ -24,6 +26,7 @@ pub mod files;
 pub mod http;
 pub mod mentions;
 pub mod model;
+pub mod notifications;
 pub mod realtime;
 pub mod search;
 pub mod state;
@@ -58,12 +61,15 @@ pub struct MessageService {
     shutdown: CancellationToken,
     relay_task: Mutex<Option<JoinHandle<()>>>,
     directory_task: Mutex<Option<JoinHandle<()>>>,
+    notifier_task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl MessageService {
     /// Opens (and migrates) the store and starts the outbox relay.
     pub async fn build(config: Config, deps: Deps) -> anyhow::Result<Self> {
-        let (db, store) = store::open(&config.database_url).await.context("opening the message store")?;
+        let (db, store) = store::open(&config.database_url)
+            .await
+            .context("opening the message store")?;
         let source = match &db {
             Db::Sqlite(pool) => OutboxSource::Sqlite(pool.clone()),
             Db::Postgres(pool) => OutboxSource::Postgres(pool.clone()),
@@ -77,14 +83,36 @@ impl MessageService {
         // would leave each replica's database (the same one in scaled mode) complete as well.
         let directory = search::directory::UserDirectory { store: store.clone() };
         let consumer = ConsumerConfig::new(search::directory::GROUP, consumer_name());
-        let directory_task = echo_events::spawn_consumer(deps.bus.clone(), consumer, Arc::new(directory), shutdown.clone());
-        let state = AppState { config: Arc::new(config), store, verifier: deps.verifier, bus: deps.bus, relay, realtime, files };
+        let directory_task =
+            echo_events::spawn_consumer(deps.bus.clone(), consumer, Arc::new(directory), shutdown.clone());
+        // One group for every replica: each message is decided by one of them (and at most once,
+        // whatever the bus redelivers, by the store).
+        let notifications = notifications::store::open(&db);
+        let notifier = notifications::consumer::Notifier {
+            messages: store.clone(),
+            notifications: notifications.clone(),
+            relay: relay.clone(),
+        };
+        let consumer = ConsumerConfig::new(notifications::consumer::GROUP, consumer_name());
+        let notifier_task =
+            echo_events::spawn_consumer(deps.bus.clone(), consumer, Arc::new(notifier), shutdown.clone());
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            verifier: deps.verifier,
+            bus: deps.bus,
+            relay,
+            realtime,
+            files,
+            notifications,
+        };
         Ok(Self {
             state,
             db,
             shutdown,
             relay_task: Mutex::new(Some(relay_task)),
             directory_task: Mutex::new(Some(directory_task)),
+            notifier_task: Mutex::new(Some(notifier_task)),
         })
     }
 
@@ -94,6 +122,7 @@ impl MessageService {
             .merge(files::http::router(self.state.config.files.max_bytes))
             .merge(search::http::router())
             .merge(realtime::router())
+            .merge(notifications::router())
             .split_for_parts();
         (router.with_state(self.state.clone()), openapi)
     }
@@ -104,7 +133,9 @@ impl MessageService {
             let files = files.clone();
             Box::pin(async move { files.probe().await.map_err(|e| format!("{e:#}")) })
         });
-        Readiness::default().with("messages_db", self.db.probe()).with("files", files_probe)
+        Readiness::default()
+            .with("messages_db", self.db.probe())
+            .with("files", files_probe)
     }
 
     pub fn state(&self) -> &AppState {
@@ -117,8 +148,10 @@ impl MessageService {
         if let Some(task) = self.relay_task.lock().await.take() {
             let _ = task.await;
         }
-        if let Some(task) = self.directory_task.lock().await.take() {
-            let _ = task.await;
+        for task in [&self.directory_task, &self.notifier_task] {
+            if let Some(task) = task.lock().await.take() {
+                let _ = task.await;
+            }
         }
         self.db.close().await;
     }
@@ -127,5 +160,8 @@ impl MessageService {
 /// This replica's name in consumer groups: stable across restarts on the same host, so that
 /// deliveries it left pending come back to it.
 fn consumer_name() -> String {
-    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).map_or_else(|| "messages-1".to_owned(), |h| format!("messages-{h}"))
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map_or_else(|| "messages-1".to_owned(), |h| format!("messages-{h}"))
 }

@@ -7,6 +7,7 @@ use echo_events::{EventBus, RelayHandle};
 
 use crate::config::Config;
 use crate::files::store::FileStore;
+use crate::notifications::store::NotificationStore;
 use crate::realtime::Realtime;
 use crate::store::MessageStore;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub realtime: Arc<Realtime>,
     /// Where uploaded files' bytes live.
     pub files: FileStore,
+    /// Notifications, preferences, and the projections the notification rules read.
+    pub notifications: Arc<dyn NotificationStore>,
 }
 
 impl AppState {

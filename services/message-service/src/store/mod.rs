@@ -139,7 +139,7 @@ pub trait MessageStore: Send + Sync + 'static {
     /// A channel's pins, newest first.
     async fn pins(&self, channel_id: Uuid) -> StoreResult<Vec<Pin>>;
 
-    /// Unread replies and mentions in a thread `user_id` follows; None if they do not follow it.
+    /// Unread replies and mentions in a thread `user_id` follows; None if they do not (or unfollowed it).
     async fn thread_unread(&self, root_id: Uuid, user_id: Uuid) -> StoreResult<Option<(i64, i64)>>;
     /// Moves a follower's thread read marker forward; false if it did not move.
     async fn mark_thread_read(&self, root_id: Uuid, user_id: Uuid, message_id: Uuid) -> StoreResult<bool>;

@@ -770,11 +770,12 @@ macro_rules! impl_message_store {
                         }
                     }
                     Some(root_id) => {
-                        // Repliers follow the thread and have read it up to their reply; the root's
-                        // author and people mentioned follow it from here on.
+                        // Repliers follow the thread (again, if they had unfollowed it) and have read
+                        // it up to their reply; the root's author and people mentioned follow it from
+                        // here on unless they unfollowed it.
                         sqlx::query(
                             "INSERT INTO thread_follows (root_id, user_id, last_read_id) VALUES ($1, $2, $3)
-                             ON CONFLICT (root_id, user_id) DO UPDATE SET last_read_id = excluded.last_read_id",
+                             ON CONFLICT (root_id, user_id) DO UPDATE SET last_read_id = excluded.last_read_id, following = TRUE",
                         )
                         .bind(root_id)
                         .bind(new.author_id)
@@ -999,7 +1000,7 @@ macro_rules! impl_message_store {
                            AND r.author_id <> f.user_id AND (f.last_read_id IS NULL OR r.id > f.last_read_id)
                            AND (c.kind IN ('dm', 'group_dm') OR r.mention_channel OR r.mention_here
                                 OR EXISTS (SELECT 1 FROM message_mentions mm WHERE mm.message_id = r.id AND mm.user_id = f.user_id)))
-                     FROM thread_follows f WHERE f.root_id = $1 AND f.user_id = $2",
+                     FROM thread_follows f WHERE f.root_id = $1 AND f.user_id = $2 AND f.following",
                 )
                 .bind(root_id)
                 .bind(user_id)

@@ -7,6 +7,7 @@ mod events;
 mod files;
 mod helpers;
 mod messages;
+mod notifications;
 mod paging;
 mod permissions;
 mod reactions_pins;

@@ -1,0 +1,175 @@
+//! The consumer that decides notifications, and keeps the projections its rules read.
+//!
+//! One consumer group for every replica: each event is handled by one of them. The projections
+//! (`presence.changed` from user-service, `connection.opened`/`closed` from any replica's
+//! WebSocket endpoint) are upserts and deletes keyed by user or connection, so redelivery is
+//! harmless; they come through the same group as the messages, so a message is judged with the
+//! presence that preceded it in the log.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::Utc;
+use echo_domain::time::now_ms;
+use echo_events::{EventHandler, HandleError, Logged, RelayHandle};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::Level;
+use super::rules::{self, MessageFacts, Person};
+use super::store::{CandidateQuery, Decided, NotificationStore, Run};
+use crate::model::{ChannelKind, Message, Role};
+use crate::store::MessageStore;
+
+/// The consumer group of the notifier.
+pub const GROUP: &str = "messages-notifications";
+/// Characters of the message text carried by the live event.
+const PREVIEW_CHARS: usize = 140;
+
+pub struct Notifier {
+    pub messages: Arc<dyn MessageStore>,
+    pub notifications: Arc<dyn NotificationStore>,
+    /// Wakes the outbox relay after notifications were stored with their events.
+    pub relay: RelayHandle,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageCreated {
+    message: Message,
+}
+
+#[derive(Debug, Deserialize)]
+struct PresenceChanged {
+    user_id: Uuid,
+    status: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Connection {
+    connection_id: String,
+    user_id: Uuid,
+}
+
+fn unreadable(kind: &str, error: serde_json::Error) -> HandleError {
+    HandleError::Park(format!("unreadable {kind} payload: {error}"))
+}
+
+#[async_trait]
+impl EventHandler for Notifier {
+    async fn handle(&self, event: &Logged) -> Result<(), HandleError> {
+        let envelope = &event.envelope;
+        let kind = envelope.kind.as_str();
+        match (kind, envelope.version) {
+            ("message.created", 1) => {
+                let payload: MessageCreated = envelope.decode().map_err(|e| unreadable(kind, e))?;
+                self.decide(payload.message.id).await?;
+            }
+            ("presence.changed", 1) => {
+                let payload: PresenceChanged = envelope.decode().map_err(|e| unreadable(kind, e))?;
+                self.notifications
+                    .set_presence(payload.user_id, &payload.status, now_ms())
+                    .await
+                    .context("storing presence")?;
+            }
+            ("connection.opened", 1) => {
+                let c: Connection = envelope.decode().map_err(|e| unreadable(kind, e))?;
+                self.notifications
+                    .open_connection(&c.connection_id, c.user_id, now_ms())
+                    .await
+                    .context("storing a connection")?;
+            }
+            ("connection.closed", 1) => {
+                let c: Connection = envelope.decode().map_err(|e| unreadable(kind, e))?;
+                self.notifications
+                    .close_connection(&c.connection_id)
+                    .await
+                    .context("forgetting a connection")?;
+            }
+            ("message.created" | "presence.changed" | "connection.opened" | "connection.closed", v) => {
+                return Err(HandleError::Park(format!("unknown version {v} of {kind}")));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl Notifier {
+    /// Decides and stores the notifications of one message, unless it was decided before.
+    #[tracing::instrument(skip_all, fields(message_id = %message_id))]
+    async fn decide(&self, message_id: Uuid) -> anyhow::Result<()> {
+        if self.notifications.decided(message_id).await? {
+            return Ok(());
+        }
+        // The stored message, not the event's copy: a message deleted meanwhile notifies nobody.
+        let Some((message, workspace_id)) = self.messages.message(message_id).await? else {
+            return Ok(());
+        };
+        let Some(channel) = self.messages.channel(message.channel_id).await? else {
+            return Ok(());
+        };
+        let direct = matches!(channel.kind, ChannelKind::Dm | ChannelKind::GroupDm);
+        let query = CandidateQuery {
+            message_id,
+            channel_id: channel.id,
+            workspace_id,
+            thread_root_id: message.thread_root_id,
+            broadcast: message.mentions_channel || message.mentions_here || direct,
+        };
+        let candidates = if message.deleted {
+            Vec::new()
+        } else {
+            self.notifications.candidates(&query).await?
+        };
+        let facts = MessageFacts {
+            author_id: message.author_id,
+            text: &message.text,
+            mentions: &message.mentions,
+            mentions_channel: message.mentions_channel,
+            mentions_here: message.mentions_here,
+            direct,
+            reply: message.thread_root_id.is_some(),
+        };
+        let now = Utc::now();
+        let decisions = candidates
+            .iter()
+            .filter_map(|row| {
+                let role = row.role.as_deref().map(Role::from_db);
+                let person = Person {
+                    user_id: row.user_id,
+                    is_member: row.is_member,
+                    can_see: row.is_member
+                        || (channel.kind == ChannelKind::Public && role.is_some_and(|r| r != Role::Guest)),
+                    channel_level: Level::from_db(&row.notify_level),
+                    muted: row.muted,
+                    follows_thread: row.follows,
+                    online: row.presence.as_deref() == Some("online"),
+                    status_dnd: row.presence.as_deref() == Some("dnd"),
+                    prefs: row.preferences(),
+                };
+                rules::decide(&facts, &person, now).map(|decision| Decided {
+                    user_id: row.user_id,
+                    decision,
+                    live: row.live,
+                })
+            })
+            .collect();
+        let run = Run {
+            message_id,
+            channel_id: channel.id,
+            workspace_id,
+            author_id: message.author_id,
+            preview: message.text.chars().take(PREVIEW_CHARS).collect(),
+            now: now.timestamp_millis(),
+            decisions,
+        };
+        if let Some(created) = self.notifications.record(&run).await? {
+            if !created.is_empty() {
+                self.relay.notify();
+            }
+            tracing::debug!(notified = created.len(), "notifications decided");
+        }
+        Ok(())
+    }
+}
