@@ -14,6 +14,7 @@ pub struct Config {
     /// The longest lifetime an invite may ask for, in hours.
     pub invite_max_hours: u32,
     pub files: FilesConfig,
+    pub notifications: NotificationsConfig,
 }
 
 impl Default for Config {
@@ -23,7 +24,64 @@ impl Default for Config {
             invite_default_hours: 7 * 24,
             invite_max_hours: 30 * 24,
             files: FilesConfig::default(),
+            notifications: NotificationsConfig::default(),
         }
+    }
+}
+
+/// How notifications leave Echo: Web Push to browsers without a live connection.
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct NotificationsConfig {
+    /// The contact push services may use about our traffic (VAPID `sub`): `mailto:` or `https:`.
+    pub vapid_subject: String,
+    /// The VAPID signing key, PKCS#8 DER in base64url; when unset, one is generated once and kept
+    /// in the database.
+    pub vapid_private_key: Option<String>,
+    /// Accept push endpoints over plain HTTP or on private addresses (local push servers, tests);
+    /// otherwise only public HTTPS endpoints, so a subscription cannot aim Echo at internal hosts.
+    pub allow_insecure_push_endpoints: bool,
+    /// How often due deliveries are looked for when nothing wakes the sender, in milliseconds.
+    pub delivery_poll_ms: u64,
+    /// Attempts before a delivery is given up.
+    pub delivery_max_attempts: u32,
+    /// Wait after the first failed attempt, doubled each time up to `delivery_backoff_max_ms`.
+    pub delivery_backoff_ms: u64,
+    pub delivery_backoff_max_ms: u64,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        Self {
+            vapid_subject: "mailto:admin@localhost".into(),
+            vapid_private_key: None,
+            allow_insecure_push_endpoints: false,
+            delivery_poll_ms: 1000,
+            delivery_max_attempts: 6,
+            delivery_backoff_ms: 2000,
+            delivery_backoff_max_ms: 5 * 60 * 1000,
+        }
+    }
+}
+
+// Hand-written so the VAPID key never reaches a log line.
+impl std::fmt::Debug for NotificationsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotificationsConfig")
+            .field("vapid_subject", &self.vapid_subject)
+            .field(
+                "vapid_private_key",
+                &self.vapid_private_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "allow_insecure_push_endpoints",
+                &self.allow_insecure_push_endpoints,
+            )
+            .field("delivery_poll_ms", &self.delivery_poll_ms)
+            .field("delivery_max_attempts", &self.delivery_max_attempts)
+            .field("delivery_backoff_ms", &self.delivery_backoff_ms)
+            .field("delivery_backoff_max_ms", &self.delivery_backoff_max_ms)
+            .finish()
     }
 }
 

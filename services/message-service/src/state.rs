@@ -7,7 +7,9 @@ use echo_events::{EventBus, RelayHandle};
 
 use crate::config::Config;
 use crate::files::store::FileStore;
+use crate::notifications::delivery_store::DeliveryStore;
 use crate::notifications::store::NotificationStore;
+use crate::notifications::webpush::Vapid;
 use crate::realtime::Realtime;
 use crate::store::MessageStore;
 
@@ -24,6 +26,10 @@ pub struct AppState {
     pub files: FileStore,
     /// Notifications, preferences, and the projections the notification rules read.
     pub notifications: Arc<dyn NotificationStore>,
+    /// Push subscriptions and the delivery log.
+    pub deliveries: Arc<dyn DeliveryStore>,
+    /// This deployment's VAPID identity for Web Push.
+    pub vapid: Arc<Vapid>,
 }
 
 impl AppState {

@@ -14,6 +14,7 @@ use chrono::Utc;
 use echo_domain::time::now_ms;
 use echo_events::{EventHandler, HandleError, Logged, RelayHandle};
 use serde::Deserialize;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::Level;
@@ -32,6 +33,8 @@ pub struct Notifier {
     pub notifications: Arc<dyn NotificationStore>,
     /// Wakes the outbox relay after notifications were stored with their events.
     pub relay: RelayHandle,
+    /// Wakes the push sender after notifications were stored (some may have pushes to send).
+    pub pushes: Arc<Notify>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +170,7 @@ impl Notifier {
         if let Some(created) = self.notifications.record(&run).await? {
             if !created.is_empty() {
                 self.relay.notify();
+                self.pushes.notify_one();
             }
             tracing::debug!(notified = created.len(), "notifications decided");
         }

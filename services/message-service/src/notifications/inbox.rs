@@ -122,7 +122,7 @@ pub struct ExplainParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Explanation {
     pub notified: bool,
-    /// The channels it went by: `inbox`, `websocket`.
+    /// The channels it went by: `inbox`, `websocket` (a live connection), `web_push` (sent).
     pub via: Vec<String>,
     /// When notified, why (`mentioned`, `channel_mention`, `here_mention`, `direct_message`,
     /// `followed_thread`, `keyword`); otherwise what held it back (`cannot_see_message`,
@@ -168,9 +168,11 @@ async fn explain(
     let Some(row) = state.notifications.decision(message.id, caller.user_id).await? else {
         return Ok(Json(Explanation::not_notified("not_addressed")));
     };
+    let mut via: Vec<String> = serde_json::from_str(&row.via).unwrap_or_default();
+    via.extend(state.deliveries.delivered_via(message.id, caller.user_id).await?);
     Ok(Json(Explanation {
         notified: row.notified,
-        via: serde_json::from_str(&row.via).unwrap_or_default(),
+        via,
         reasons: serde_json::from_str(&row.reasons).unwrap_or_default(),
         kind: Kind::from_db(&row.kind),
         decided_at: Some(rfc3339(row.decided_at)),

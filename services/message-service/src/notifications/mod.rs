@@ -12,15 +12,23 @@
 //! - [`dnd`]: do-not-disturb schedules in the user's time zone;
 //! - [`store`]: the storage trait, with its SQL written once for both backends in `sql`;
 //! - [`preferences`]: the HTTP API of preferences, per-channel settings and follows;
-//! - [`inbox`]: the HTTP API of the inbox and explain.
+//! - [`inbox`]: the HTTP API of the inbox and explain;
+//! - [`webpush`]: Web Push encryption and VAPID; [`delivery`]: the sender that pushes
+//!   notifications to browsers of people without a live connection, with retries, from the
+//!   delivery log kept by [`delivery_store`]; [`push_http`]: the subscriptions API.
 
 pub mod consumer;
+pub mod delivery;
+mod delivery_sql;
+pub mod delivery_store;
 pub mod dnd;
 pub mod inbox;
 pub mod preferences;
+pub mod push_http;
 pub mod rules;
 mod sql;
 pub mod store;
+pub mod webpush;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -32,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(preferences::router())
         .merge(inbox::router())
+        .merge(push_http::router())
 }
 
 /// What a notification is about, strongest first: a person addressed by several rules gets one

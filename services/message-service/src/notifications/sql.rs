@@ -244,6 +244,19 @@ macro_rules! impl_notification_store {
                         read_at: None,
                     }
                     .into_notification();
+                    if !decided.live {
+                        // Nobody will see the live event: push to the person's browsers instead.
+                        sqlx::query(
+                            "INSERT INTO notification_deliveries (notification_id, channel, target, user_id, status, attempts, due_at)
+                             SELECT $1, 'web_push', s.id, s.user_id, 'pending', 0, $3 FROM push_subscriptions s WHERE s.user_id = $2
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(id)
+                        .bind(user_id)
+                        .bind(run.now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     events.push(notification_event(*user_id, &notification, run.author_id, &run.preview));
                     created.push(notification);
                 }

@@ -12,6 +12,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::delivery_store::DeliveryStore;
 use super::dnd::{self, Schedule};
 use super::rules::{Decision, Preferences};
 use super::{Kind, Level};
@@ -251,8 +252,9 @@ pub trait NotificationStore: Send + Sync + 'static {
     async fn decided(&self, message_id: Uuid) -> StoreResult<bool>;
     /// The people a message may address, and what the rules need to know about each.
     async fn candidates(&self, query: &CandidateQuery) -> StoreResult<Vec<CandidateRow>>;
-    /// Stores the decisions, the notifications of those notified and their events, in one
-    /// transaction; None (and nothing changed) when the message was already decided.
+    /// Stores the decisions, the notifications of those notified, their events and (for those
+    /// without a live connection) their pushes to deliver, in one transaction; None (and nothing
+    /// changed) when the message was already decided.
     async fn record(&self, run: &Run) -> StoreResult<Option<Vec<Notification>>>;
     /// The decision about one person for a message.
     async fn decision(&self, message_id: Uuid, user_id: Uuid) -> StoreResult<Option<DecisionRow>>;
@@ -287,6 +289,7 @@ mod sqlite {
         sqlx::SqliteConnection,
         echo_events::outbox::enqueue_sqlite
     );
+    crate::notifications::delivery_sql::impl_delivery_store!(super::SqliteNotifications);
 }
 
 mod postgres {
@@ -296,12 +299,19 @@ mod postgres {
         sqlx::PgConnection,
         echo_events::outbox::enqueue_postgres
     );
+    crate::notifications::delivery_sql::impl_delivery_store!(super::PostgresNotifications);
 }
 
-/// The notification store on the database message-service already opened.
-pub fn open(db: &Db) -> Arc<dyn NotificationStore> {
+/// The notification and delivery stores on the database message-service already opened.
+pub fn open(db: &Db) -> (Arc<dyn NotificationStore>, Arc<dyn DeliveryStore>) {
     match db {
-        Db::Sqlite(pool) => Arc::new(SqliteNotifications { pool: pool.clone() }),
-        Db::Postgres(pool) => Arc::new(PostgresNotifications { pool: pool.clone() }),
+        Db::Sqlite(pool) => {
+            let store = Arc::new(SqliteNotifications { pool: pool.clone() });
+            (store.clone(), store)
+        }
+        Db::Postgres(pool) => {
+            let store = Arc::new(PostgresNotifications { pool: pool.clone() });
+            (store.clone(), store)
+        }
     }
 }

@@ -16,4 +16,5 @@ mod search;
 mod realtime;
 mod threads;
 mod unreads;
+mod web_push;
 mod workspaces;

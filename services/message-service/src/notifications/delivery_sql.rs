@@ -1,0 +1,157 @@
+//! The SQL of [`DeliveryStore`](super::delivery_store::DeliveryStore), written once for both backends.
+
+macro_rules! impl_delivery_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::notifications::delivery_store::DeliveryStore for $store {
+            #[tracing::instrument(skip_all, fields(user_id = %new.user_id))]
+            async fn create_subscription(
+                &self,
+                new: &$crate::notifications::delivery_store::NewSubscription,
+            ) -> $crate::store::StoreResult<$crate::notifications::delivery_store::SubscriptionRow> {
+                Ok(sqlx::query_as(
+                    "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (user_id, endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth
+                     RETURNING id, endpoint, created_at",
+                )
+                .bind(new.id)
+                .bind(new.user_id)
+                .bind(&new.endpoint)
+                .bind(&new.p256dh)
+                .bind(&new.auth)
+                .bind(new.now)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+            async fn subscriptions(
+                &self,
+                user_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::notifications::delivery_store::SubscriptionRow>> {
+                Ok(sqlx::query_as("SELECT id, endpoint, created_at FROM push_subscriptions WHERE user_id = $1 ORDER BY id")
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(user_id = %user_id, subscription_id = %id))]
+            async fn delete_subscription(&self, id: uuid::Uuid, user_id: uuid::Uuid) -> $crate::store::StoreResult<bool> {
+                let deleted = sqlx::query("DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(deleted.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn vapid_key(&self, generated: &str, now: i64) -> $crate::store::StoreResult<String> {
+                sqlx::query("INSERT INTO vapid_keys (id, pkcs8, created_at) VALUES (1, $1, $2) ON CONFLICT DO NOTHING")
+                    .bind(generated)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(sqlx::query_scalar("SELECT pkcs8 FROM vapid_keys WHERE id = 1").fetch_one(&self.pool).await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn due_pushes(
+                &self,
+                now: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::notifications::delivery_store::PushJob>> {
+                Ok(sqlx::query_as(
+                    "SELECT d.notification_id, d.target, d.user_id, d.attempts, s.endpoint, s.p256dh, s.auth,
+                            n.kind, n.message_id, n.channel_id, n.workspace_id, n.created_at, m.author_id, m.text, m.deleted
+                     FROM notification_deliveries d
+                     JOIN push_subscriptions s ON s.id = d.target
+                     JOIN notifications n ON n.id = d.notification_id
+                     JOIN messages m ON m.id = n.message_id
+                     WHERE d.status = 'pending' AND d.channel = 'web_push' AND d.due_at <= $1
+                     ORDER BY d.due_at LIMIT $2",
+                )
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(notification_id = %key.notification_id))]
+            async fn claim_push(
+                &self,
+                key: $crate::notifications::delivery_store::DeliveryKey,
+                now: i64,
+                lease_until: i64,
+            ) -> $crate::store::StoreResult<bool> {
+                let claimed = sqlx::query(
+                    "UPDATE notification_deliveries SET due_at = $4, attempts = attempts + 1
+                     WHERE notification_id = $1 AND channel = 'web_push' AND target = $2 AND status = 'pending' AND due_at <= $3",
+                )
+                .bind(key.notification_id)
+                .bind(key.target)
+                .bind(now)
+                .bind(lease_until)
+                .execute(&self.pool)
+                .await?;
+                Ok(claimed.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(skip_all, fields(notification_id = %key.notification_id))]
+            async fn settle_push(
+                &self,
+                key: $crate::notifications::delivery_store::DeliveryKey,
+                outcome: &$crate::notifications::delivery_store::Outcome,
+                now: i64,
+            ) -> $crate::store::StoreResult<()> {
+                use $crate::notifications::delivery_store::Outcome;
+                let (status, due_at, error, sent_at): (&str, i64, Option<&str>, Option<i64>) = match outcome {
+                    Outcome::Sent => ("sent", now, None, Some(now)),
+                    Outcome::Retry { at, error } => ("pending", *at, Some(error.as_str()), None),
+                    Outcome::Final { status, error } => (status, now, Some(error.as_str()), None),
+                };
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "UPDATE notification_deliveries SET status = $3, due_at = $4, last_error = $5, sent_at = $6
+                     WHERE notification_id = $1 AND channel = 'web_push' AND target = $2",
+                )
+                .bind(key.notification_id)
+                .bind(key.target)
+                .bind(status)
+                .bind(due_at)
+                .bind(error)
+                .bind(sent_at)
+                .execute(&mut *tx)
+                .await?;
+                if status == "gone" {
+                    // The browser unsubscribed or the subscription expired: stop pushing to it,
+                    // and drop what else was queued for it.
+                    sqlx::query(
+                        "UPDATE notification_deliveries SET status = 'gone' WHERE channel = 'web_push' AND target = $1 AND status = 'pending'",
+                    )
+                    .bind(key.target)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("DELETE FROM push_subscriptions WHERE id = $1").bind(key.target).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all, fields(message_id = %message_id, user_id = %user_id))]
+            async fn delivered_via(&self, message_id: uuid::Uuid, user_id: uuid::Uuid) -> $crate::store::StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT DISTINCT d.channel FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id
+                     WHERE n.message_id = $1 AND n.user_id = $2 AND d.status = 'sent' ORDER BY d.channel",
+                )
+                .bind(message_id)
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_delivery_store;

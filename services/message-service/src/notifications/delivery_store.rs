@@ -1,0 +1,124 @@
+//! The storage behind delivery beyond the inbox: browsers' push subscriptions, the VAPID key and
+//! the delivery log ([`super::delivery_sql`] holds its SQL, for both backends).
+
+use async_trait::async_trait;
+use echo_domain::time::rfc3339;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::store::StoreResult;
+
+/// A browser's Web Push subscription as the API shows it (never its keys).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Subscription {
+    pub id: Uuid,
+    pub endpoint: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SubscriptionRow {
+    pub id: Uuid,
+    pub endpoint: String,
+    pub created_at: i64,
+}
+
+impl SubscriptionRow {
+    pub fn into_subscription(self) -> Subscription {
+        Subscription {
+            id: self.id,
+            endpoint: self.endpoint,
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+    pub now: i64,
+}
+
+/// Which row of the delivery log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryKey {
+    pub notification_id: Uuid,
+    pub target: Uuid,
+}
+
+/// A push that is due, with everything needed to send it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PushJob {
+    pub notification_id: Uuid,
+    /// The subscription.
+    pub target: Uuid,
+    pub user_id: Uuid,
+    pub attempts: i64,
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+    pub kind: String,
+    pub message_id: Uuid,
+    pub channel_id: Uuid,
+    pub workspace_id: Uuid,
+    pub created_at: i64,
+    pub author_id: Uuid,
+    /// The message's current text (empty once deleted).
+    pub text: String,
+    pub deleted: bool,
+}
+
+impl PushJob {
+    pub fn key(&self) -> DeliveryKey {
+        DeliveryKey {
+            notification_id: self.notification_id,
+            target: self.target,
+        }
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// Try again at this instant.
+    Retry {
+        at: i64,
+        error: String,
+    },
+    /// Never again: `failed` (attempts exhausted, refused), `gone` (the subscription expired), or
+    /// `skipped` (nothing left to say, e.g. the message was deleted).
+    Final {
+        status: &'static str,
+        error: String,
+    },
+}
+
+#[async_trait]
+pub trait DeliveryStore: Send + Sync + 'static {
+    /// Registers a browser's subscription, or updates the keys of the same endpoint.
+    async fn create_subscription(&self, new: &NewSubscription) -> StoreResult<SubscriptionRow>;
+    /// A person's subscriptions, oldest first.
+    async fn subscriptions(&self, user_id: Uuid) -> StoreResult<Vec<SubscriptionRow>>;
+    /// Deletes one of a person's subscriptions; false when it is not theirs.
+    async fn delete_subscription(&self, id: Uuid, user_id: Uuid) -> StoreResult<bool>;
+
+    /// The stored VAPID key, storing `generated` first when there is none (so every replica
+    /// agrees on the first one written).
+    async fn vapid_key(&self, generated: &str, now: i64) -> StoreResult<String>;
+
+    /// Pushes due at `now`, oldest first.
+    async fn due_pushes(&self, now: i64, limit: u32) -> StoreResult<Vec<PushJob>>;
+    /// Takes a due push until `lease_until` and counts the attempt; false when another sender
+    /// took it first.
+    async fn claim_push(&self, key: DeliveryKey, now: i64, lease_until: i64) -> StoreResult<bool>;
+    /// Records how an attempt ended; a `gone` subscription is deleted.
+    async fn settle_push(&self, key: DeliveryKey, outcome: &Outcome, now: i64) -> StoreResult<()>;
+    /// The channels beyond the inbox that delivered the person's notification of a message.
+    async fn delivered_via(&self, message_id: Uuid, user_id: Uuid) -> StoreResult<Vec<String>>;
+}
