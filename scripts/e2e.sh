@@ -7,7 +7,6 @@
 # temporary data directory, waits for /readyz, runs the suite, stops the server and exits with the
 # suite's status.
 #
-#   E2E_ALL=1          run every e2e file, including those needing files, search and AI
 #   ECHO_SERVER=path   the server binary (default: $CARGO_TARGET_DIR/debug/echo-server, else release)
 #   CHROMIUM_PATH=path the browser (default: /usr/bin/chromium)
 #   E2E_KEEP_DATA=1    keep the temporary data directory
@@ -16,9 +15,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-
-# Files that pass against the server as it is today; E2E_ALL=1 adds the rest of frontend/e2e/.
-PASSING=(e2e/chat.test.mjs e2e/scale.test.mjs)
 
 die() {
   echo "e2e: $*" >&2
@@ -101,15 +97,9 @@ if [[ "$ready" != 1 ]]; then
   die "echo-server did not answer $url/readyz within 60 s"
 fi
 
-if [[ "${E2E_ALL:-0}" == 1 ]]; then
-  files=(e2e/)
-else
-  files=("${PASSING[@]}")
-fi
-
-echo "e2e: running node --test ${files[*]} against $url" >&2
+echo "e2e: running the suite in frontend/e2e against $url" >&2
 set +e
-(cd frontend && ECHO_URL="$url" node --test --test-concurrency=1 "$@" "${files[@]}")
+(cd frontend && ECHO_URL="$url" node --test --test-concurrency=1 "$@" e2e/)
 status=$?
 set -e
 exit "$status"
