@@ -10,7 +10,8 @@
 //!
 //! Ranking: text relevance (FTS5's bm25 on SQLite; `ts_rank` over the `simple` tsvector on
 //! PostgreSQL, where whole-word matches rank above partial ones) multiplied by a recency factor
-//! that halves over the first month; ties go to the newer message.
+//! that halves over the first month; ties go to the newer message. Only the newest
+//! [`CANDIDATES`] matches are ranked, so a query's cost is bounded however common its words.
 
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -51,6 +52,11 @@ pub struct Plan {
     pub sql: String,
     pub args: Vec<Arg>,
 }
+
+/// How many matches are ranked: the newest this many that pass every filter. Ranking every match
+/// of a common word among a million messages takes seconds, and a word that frequent is one people
+/// look for recent uses of; deeper pages than this end the results.
+pub const CANDIDATES: i64 = 2000;
 
 /// The shortest term a trigram index can look up.
 pub const TRIGRAM_MIN_CHARS: usize = 3;
@@ -193,8 +199,6 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
         ));
     }
 
-    let now = b.bind(Arg::Int(scope.now));
-    let recency = format!("(1.0 + 30.0 / (30.0 + ({now} - m.created_at) / 86400000.0))");
     let (from, relevance) = match (dialect, &fts_match) {
         (Dialect::Sqlite, Some(expression)) => {
             conditions.insert(0, format!("message_fts MATCH {expression}"));
@@ -230,6 +234,14 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
             "1.0".to_owned(),
         ),
     };
+    // The index's own order is newest first on both: FTS5 rowids and UUIDv7 ids grow with time.
+    let newest_first = match (dialect, &fts_match) {
+        (Dialect::Sqlite, Some(_)) => "message_fts.rowid DESC",
+        _ => "m.id DESC",
+    };
+    let candidates = b.bind(Arg::Int(CANDIDATES));
+    let now = b.bind(Arg::Int(scope.now));
+    let recency = format!("(1.0 + 30.0 / (30.0 + ({now} - c.created_at) / 86400000.0))");
     let limit = b.bind(Arg::Int(scope.limit));
     let offset = b.bind(Arg::Int(scope.offset));
     let score_type = match dialect {
@@ -237,9 +249,11 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
         Dialect::Postgres => "DOUBLE PRECISION",
     };
     let sql = format!(
-        "SELECT m.id, CAST({relevance} AS {score_type}) * CAST({recency} AS {score_type}) AS score FROM {from}
-         WHERE {}
-         ORDER BY score DESC, m.id DESC LIMIT {limit} OFFSET {offset}",
+        "SELECT c.id, c.relevance * CAST({recency} AS {score_type}) AS score FROM (
+           SELECT m.id, m.created_at, CAST({relevance} AS {score_type}) AS relevance FROM {from}
+           WHERE {}
+           ORDER BY {newest_first} LIMIT {candidates}) c
+         ORDER BY score DESC, c.id DESC LIMIT {limit} OFFSET {offset}",
         conditions.join("\n AND ")
     );
     Plan { sql, args: b.args }
