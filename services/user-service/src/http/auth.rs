@@ -67,7 +67,14 @@ async fn register(
         now: now_ms(),
     };
     let created = UserRow::from_new(&new_user);
-    let event = Envelope::new("user.registered", 1, PRODUCER, json!({"user_id": user_id, "user": UserView::public(created)}));
+    // The address is for message-service's notification emails; the real-time hub routes this
+    // event to no client.
+    let event = Envelope::new(
+        "user.registered",
+        1,
+        PRODUCER,
+        json!({"user_id": user_id, "email": new_user.email, "user": UserView::public(created)}),
+    );
     state.store.create_user(&new_user, &[event]).await?;
     state.relay.notify();
     tracing::info!(%user_id, "user registered");
