@@ -30,7 +30,15 @@ pub fn owner(path: &str) -> Option<Service> {
 /// single-use ticket, signed URL, webhook secret, bot token) or are public by design; the owning
 /// service checks each.
 pub fn is_public(method: &http::Method, path: &str) -> bool {
-    let exact = matches!(path, "/api/v1/auth/register" | "/api/v1/auth/login" | "/api/v1/auth/refresh" | "/api/v1/realtime");
+    let exact = matches!(
+        path,
+        "/api/v1/auth/register"
+            | "/api/v1/auth/login"
+            | "/api/v1/auth/refresh"
+            | "/api/v1/realtime"
+            // Signed links in notification emails, followed without signing in.
+            | "/api/v1/notifications/unsubscribe"
+    );
     let invite_preview = method == http::Method::GET && path.starts_with("/api/v1/invites/") && !path.ends_with("/accept");
     let file_content = method == http::Method::GET && path.starts_with("/api/v1/files/") && path.contains("/content");
     exact
@@ -68,5 +76,7 @@ mod tests {
         assert!(!is_public(&Method::POST, "/api/v1/invites/abc/accept"));
         assert!(!is_public(&Method::GET, "/api/v1/workspaces"));
         assert!(!is_public(&Method::GET, "/api/v1/files/x"));
+        assert!(is_public(&Method::POST, "/api/v1/notifications/unsubscribe"));
+        assert!(!is_public(&Method::GET, "/api/v1/notifications"));
     }
 }

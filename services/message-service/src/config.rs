@@ -29,7 +29,8 @@ impl Default for Config {
     }
 }
 
-/// How notifications leave Echo: Web Push to browsers without a live connection.
+/// How notifications leave Echo: Web Push to browsers without a live connection, and email for
+/// mentions and DMs still unread after a while.
 #[derive(Clone, Deserialize)]
 #[serde(default)]
 pub struct NotificationsConfig {
@@ -48,6 +49,15 @@ pub struct NotificationsConfig {
     /// Wait after the first failed attempt, doubled each time up to `delivery_backoff_max_ms`.
     pub delivery_backoff_ms: u64,
     pub delivery_backoff_max_ms: u64,
+    /// `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:port`; none turns notification emails off.
+    pub smtp_url: Option<String>,
+    /// The `From` of notification emails.
+    pub email_from: String,
+    /// How long a mention or DM must stay unread before it is emailed, in milliseconds.
+    pub email_delay_ms: u64,
+    /// Where people reach Echo (the gateway), for links in emails.
+    pub public_url: String,
 }
 
 impl Default for NotificationsConfig {
@@ -60,11 +70,15 @@ impl Default for NotificationsConfig {
             delivery_max_attempts: 6,
             delivery_backoff_ms: 2000,
             delivery_backoff_max_ms: 5 * 60 * 1000,
+            smtp_url: None,
+            email_from: "Echo <echo@localhost>".into(),
+            email_delay_ms: 15 * 60 * 1000,
+            public_url: "http://localhost:8080".into(),
         }
     }
 }
 
-// Hand-written so the VAPID key never reaches a log line.
+// Hand-written so the VAPID key and the SMTP password never reach a log line.
 impl std::fmt::Debug for NotificationsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NotificationsConfig")
@@ -81,6 +95,10 @@ impl std::fmt::Debug for NotificationsConfig {
             .field("delivery_max_attempts", &self.delivery_max_attempts)
             .field("delivery_backoff_ms", &self.delivery_backoff_ms)
             .field("delivery_backoff_max_ms", &self.delivery_backoff_max_ms)
+            .field("smtp_url", &self.smtp_url.as_deref().map(echo_db::redact))
+            .field("email_from", &self.email_from)
+            .field("email_delay_ms", &self.email_delay_ms)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

@@ -63,6 +63,7 @@ pub struct MessageService {
     directory_task: Mutex<Option<JoinHandle<()>>>,
     notifier_task: Mutex<Option<JoinHandle<()>>>,
     push_task: Mutex<Option<JoinHandle<()>>>,
+    email_task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl MessageService {
@@ -93,8 +94,14 @@ impl MessageService {
         let notifier = notifications::consumer::Notifier {
             messages: store.clone(),
             notifications: notifications.clone(),
+            deliveries: deliveries.clone(),
             relay: relay.clone(),
             pushes: pushes.clone(),
+            email_delay_ms: config
+                .notifications
+                .smtp_url
+                .as_ref()
+                .map(|_| i64::try_from(config.notifications.email_delay_ms).unwrap_or(i64::MAX)),
         };
         let consumer = ConsumerConfig::new(notifications::consumer::GROUP, consumer_name());
         let notifier_task =
@@ -108,6 +115,31 @@ impl MessageService {
             http: notifications::delivery::PushSender::http_client()?,
         };
         let push_task = sender.spawn(shutdown.clone());
+        let secret = notifications::unsubscribe::UnsubscribeKey::generate_secret()?;
+        let secret = deliveries
+            .email_secret(&secret, echo_domain::time::now_ms())
+            .await
+            .context("storing the unsubscribe key")?;
+        let unsubscribe = Arc::new(notifications::unsubscribe::UnsubscribeKey::new(&secret));
+        let email_task = match &config.notifications.smtp_url {
+            Some(url) => {
+                let from = config
+                    .notifications
+                    .email_from
+                    .parse()
+                    .context("notifications.email_from is not a mailbox")?;
+                let sender = notifications::email::EmailSender {
+                    store: deliveries.clone(),
+                    notifications: notifications.clone(),
+                    mailer: notifications::email::EmailSender::mailer(url)?,
+                    from,
+                    unsubscribe: unsubscribe.clone(),
+                    config: config.notifications.clone(),
+                };
+                Some(sender.spawn(shutdown.clone()))
+            }
+            None => None,
+        };
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -119,6 +151,7 @@ impl MessageService {
             notifications,
             deliveries,
             vapid,
+            unsubscribe,
         };
         Ok(Self {
             state,
@@ -128,6 +161,7 @@ impl MessageService {
             directory_task: Mutex::new(Some(directory_task)),
             notifier_task: Mutex::new(Some(notifier_task)),
             push_task: Mutex::new(Some(push_task)),
+            email_task: Mutex::new(email_task),
         })
     }
 
@@ -163,7 +197,12 @@ impl MessageService {
         if let Some(task) = self.relay_task.lock().await.take() {
             let _ = task.await;
         }
-        for task in [&self.directory_task, &self.notifier_task, &self.push_task] {
+        for task in [
+            &self.directory_task,
+            &self.notifier_task,
+            &self.push_task,
+            &self.email_task,
+        ] {
             if let Some(task) = task.lock().await.take() {
                 let _ = task.await;
             }

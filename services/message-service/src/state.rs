@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::files::store::FileStore;
 use crate::notifications::delivery_store::DeliveryStore;
 use crate::notifications::store::NotificationStore;
+use crate::notifications::unsubscribe::UnsubscribeKey;
 use crate::notifications::webpush::Vapid;
 use crate::realtime::Realtime;
 use crate::store::MessageStore;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub deliveries: Arc<dyn DeliveryStore>,
     /// This deployment's VAPID identity for Web Push.
     pub vapid: Arc<Vapid>,
+    /// Signs and checks the unsubscribe links of notification emails.
+    pub unsubscribe: Arc<UnsubscribeKey>,
 }
 
 impl AppState {

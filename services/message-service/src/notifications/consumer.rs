@@ -1,5 +1,8 @@
 //! The consumer that decides notifications, and keeps the projections its rules read.
 //!
+//! It also keeps the email addresses of `user.registered` (user-service owns accounts), for
+//! notification emails.
+//!
 //! One consumer group for every replica: each event is handled by one of them. The projections
 //! (`presence.changed` from user-service, `connection.opened`/`closed` from any replica's
 //! WebSocket endpoint) are upserts and deletes keyed by user or connection, so redelivery is
@@ -17,9 +20,10 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::Level;
+use super::delivery_store::DeliveryStore;
 use super::rules::{self, MessageFacts, Person};
 use super::store::{CandidateQuery, Decided, NotificationStore, Run};
+use super::{Kind, Level};
 use crate::model::{ChannelKind, Message, Role};
 use crate::store::MessageStore;
 
@@ -31,10 +35,13 @@ const PREVIEW_CHARS: usize = 140;
 pub struct Notifier {
     pub messages: Arc<dyn MessageStore>,
     pub notifications: Arc<dyn NotificationStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
     /// Wakes the outbox relay after notifications were stored with their events.
     pub relay: RelayHandle,
     /// Wakes the push sender after notifications were stored (some may have pushes to send).
     pub pushes: Arc<Notify>,
+    /// How long a mention or DM waits unread before it is emailed; None when email is off.
+    pub email_delay_ms: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +53,13 @@ struct MessageCreated {
 struct PresenceChanged {
     user_id: Uuid,
     status: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Registered {
+    user_id: Uuid,
+    /// Absent from events of user-service versions that did not carry it.
+    email: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +102,15 @@ impl EventHandler for Notifier {
                     .close_connection(&c.connection_id)
                     .await
                     .context("forgetting a connection")?;
+            }
+            ("user.registered", 1) => {
+                let r: Registered = envelope.decode().map_err(|e| unreadable(kind, e))?;
+                if let Some(email) = r.email {
+                    self.deliveries
+                        .set_email_address(r.user_id, &email, now_ms())
+                        .await
+                        .context("storing an email address")?;
+                }
             }
             ("message.created" | "presence.changed" | "connection.opened" | "connection.closed", v) => {
                 return Err(HandleError::Park(format!("unknown version {v} of {kind}")));
@@ -151,10 +174,21 @@ impl Notifier {
                     status_dnd: row.presence.as_deref() == Some("dnd"),
                     prefs: row.preferences(),
                 };
-                rules::decide(&facts, &person, now).map(|decision| Decided {
-                    user_id: row.user_id,
-                    decision,
-                    live: row.live,
+                let email = person.prefs.email;
+                rules::decide(&facts, &person, now).map(|decision| {
+                    // Mentions and DMs are worth an email if still unread after the delay.
+                    let emailed =
+                        email && decision.notified && matches!(decision.kind, Kind::Mention | Kind::Dm);
+                    let email_due_at = self
+                        .email_delay_ms
+                        .filter(|_| emailed)
+                        .map(|delay| now.timestamp_millis() + delay);
+                    Decided {
+                        user_id: row.user_id,
+                        decision,
+                        live: row.live,
+                        email_due_at,
+                    }
                 })
             })
             .collect();

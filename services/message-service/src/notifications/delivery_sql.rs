@@ -139,6 +139,124 @@ macro_rules! impl_delivery_store {
                 Ok(())
             }
 
+            #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+            async fn set_email_address(&self, user_id: uuid::Uuid, email: &str, now: i64) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO notification_emails (user_id, email, updated_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at",
+                )
+                .bind(user_id)
+                .bind(email)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+            async fn email_address(&self, user_id: uuid::Uuid) -> $crate::store::StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT email FROM notification_emails WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn email_secret(&self, generated: &str, now: i64) -> $crate::store::StoreResult<String> {
+                sqlx::query("INSERT INTO email_secrets (id, secret, created_at) VALUES (1, $1, $2) ON CONFLICT DO NOTHING")
+                    .bind(generated)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(sqlx::query_scalar("SELECT secret FROM email_secrets WHERE id = 1").fetch_one(&self.pool).await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn due_email_recipients(&self, now: i64, limit: u32) -> $crate::store::StoreResult<Vec<uuid::Uuid>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT target FROM notification_deliveries WHERE status = 'pending' AND channel = 'email' AND due_at <= $1
+                     GROUP BY target ORDER BY MIN(due_at) LIMIT $2",
+                )
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+            async fn claim_emails(
+                &self,
+                user_id: uuid::Uuid,
+                now: i64,
+                lease_until: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::notifications::delivery_store::EmailItem>> {
+                // One email for everything pending once anything is due: rows not yet due join it
+                // (attempts = 0), but not rows leased to another sender or waiting out a backoff
+                // (attempts > 0, due later). The rows claimed are then those due at exactly this
+                // lease's end.
+                sqlx::query(
+                    "UPDATE notification_deliveries SET due_at = $3, attempts = attempts + 1
+                     WHERE channel = 'email' AND target = $1 AND status = 'pending' AND (due_at <= $2 OR attempts = 0)",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind(lease_until)
+                .execute(&self.pool)
+                .await?;
+                Ok(sqlx::query_as(concat!(
+                    "SELECT n.id AS notification_id, n.kind, n.message_id, n.channel_id, n.created_at, d.attempts,
+                            c.name AS channel_name, c.kind AS channel_kind, u.display_name AS author_name, m.text, m.deleted,
+                            (n.read_at IS NULL
+                             AND NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.channel_id = n.channel_id
+                                 AND cm.user_id = n.user_id AND m.thread_root_id IS NULL AND cm.last_read_id >= n.message_id)
+                             AND NOT EXISTS (SELECT 1 FROM thread_follows f WHERE f.root_id = m.thread_root_id
+                                 AND f.user_id = n.user_id AND f.last_read_id >= n.message_id)) AS unread,
+                            ",
+                    $crate::notifications::sql::visible_notification!(),
+                    " AS visible
+                     FROM notification_deliveries d
+                     JOIN notifications n ON n.id = d.notification_id
+                     JOIN messages m ON m.id = n.message_id
+                     JOIN channels c ON c.id = n.channel_id
+                     LEFT JOIN user_directory u ON u.user_id = m.author_id
+                     WHERE d.channel = 'email' AND d.target = $1 AND d.status = 'pending' AND d.due_at = $2
+                     ORDER BY n.id"
+                ))
+                .bind(user_id)
+                .bind(lease_until)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(notification_id = %notification_id))]
+            async fn settle_email(
+                &self,
+                notification_id: uuid::Uuid,
+                user_id: uuid::Uuid,
+                outcome: &$crate::notifications::delivery_store::Outcome,
+                now: i64,
+            ) -> $crate::store::StoreResult<()> {
+                use $crate::notifications::delivery_store::Outcome;
+                let (status, due_at, error, sent_at): (&str, i64, Option<&str>, Option<i64>) = match outcome {
+                    Outcome::Sent => ("sent", now, None, Some(now)),
+                    Outcome::Retry { at, error } => ("pending", *at, Some(error.as_str()), None),
+                    Outcome::Final { status, error } => (status, now, Some(error.as_str()), None),
+                };
+                sqlx::query(
+                    "UPDATE notification_deliveries SET status = $3, due_at = $4, last_error = $5, sent_at = $6
+                     WHERE notification_id = $1 AND channel = 'email' AND target = $2",
+                )
+                .bind(notification_id)
+                .bind(user_id)
+                .bind(status)
+                .bind(due_at)
+                .bind(error)
+                .bind(sent_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
             #[tracing::instrument(skip_all, fields(message_id = %message_id, user_id = %user_id))]
             async fn delivered_via(&self, message_id: uuid::Uuid, user_id: uuid::Uuid) -> $crate::store::StoreResult<Vec<String>> {
                 Ok(sqlx::query_scalar(

@@ -1,5 +1,5 @@
-//! The storage behind delivery beyond the inbox: browsers' push subscriptions, the VAPID key and
-//! the delivery log ([`super::delivery_sql`] holds its SQL, for both backends).
+//! The storage behind delivery beyond the inbox: browsers' push subscriptions, the VAPID key,
+//! email addresses, the unsubscribe key and the delivery log ([`super::delivery_sql`] holds its SQL, for both backends).
 
 use async_trait::async_trait;
 use echo_domain::time::rfc3339;
@@ -82,6 +82,26 @@ impl PushJob {
     }
 }
 
+/// A notification claimed for a person's next email, with what the email says about it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EmailItem {
+    pub notification_id: Uuid,
+    pub kind: String,
+    pub message_id: Uuid,
+    pub channel_id: Uuid,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub channel_name: Option<String>,
+    pub channel_kind: String,
+    pub author_name: Option<String>,
+    pub text: String,
+    pub deleted: bool,
+    /// Neither the notification nor the message has been read.
+    pub unread: bool,
+    /// The person can still read the channel.
+    pub visible: bool,
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -119,6 +139,27 @@ pub trait DeliveryStore: Send + Sync + 'static {
     async fn claim_push(&self, key: DeliveryKey, now: i64, lease_until: i64) -> StoreResult<bool>;
     /// Records how an attempt ended; a `gone` subscription is deleted.
     async fn settle_push(&self, key: DeliveryKey, outcome: &Outcome, now: i64) -> StoreResult<()>;
+    /// Records a person's email address (user-service reports it).
+    async fn set_email_address(&self, user_id: Uuid, email: &str, now: i64) -> StoreResult<()>;
+    /// A person's email address, when known.
+    async fn email_address(&self, user_id: Uuid) -> StoreResult<Option<String>>;
+    /// The key that signs unsubscribe links, storing `generated` first when there is none.
+    async fn email_secret(&self, generated: &str, now: i64) -> StoreResult<String>;
+    /// People with notification emails due at `now`.
+    async fn due_email_recipients(&self, now: i64, limit: u32) -> StoreResult<Vec<Uuid>>;
+    /// Claims the person's emails due at `now`, and those not yet due that were never tried (one
+    /// email says everything pending), until `lease_until` (counting an attempt); returns them,
+    /// oldest first.
+    async fn claim_emails(&self, user_id: Uuid, now: i64, lease_until: i64) -> StoreResult<Vec<EmailItem>>;
+    /// Records how one claimed email delivery ended.
+    async fn settle_email(
+        &self,
+        notification_id: Uuid,
+        user_id: Uuid,
+        outcome: &Outcome,
+        now: i64,
+    ) -> StoreResult<()>;
+
     /// The channels beyond the inbox that delivered the person's notification of a message.
     async fn delivered_via(&self, message_id: Uuid, user_id: Uuid) -> StoreResult<Vec<String>>;
 }

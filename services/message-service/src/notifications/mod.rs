@@ -15,19 +15,23 @@
 //! - [`inbox`]: the HTTP API of the inbox and explain;
 //! - [`webpush`]: Web Push encryption and VAPID; [`delivery`]: the sender that pushes
 //!   notifications to browsers of people without a live connection, with retries, from the
-//!   delivery log kept by [`delivery_store`]; [`push_http`]: the subscriptions API.
+//!   delivery log kept by [`delivery_store`]; [`push_http`]: the subscriptions API;
+//! - [`email`]: the sender of emails for mentions and DMs left unread, and [`unsubscribe`]: the
+//!   signed links that turn them off.
 
 pub mod consumer;
 pub mod delivery;
 mod delivery_sql;
 pub mod delivery_store;
 pub mod dnd;
+pub mod email;
 pub mod inbox;
 pub mod preferences;
 pub mod push_http;
 pub mod rules;
 mod sql;
 pub mod store;
+pub mod unsubscribe;
 pub mod webpush;
 
 use serde::{Deserialize, Serialize};
@@ -41,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(preferences::router())
         .merge(inbox::router())
         .merge(push_http::router())
+        .merge(unsubscribe::router())
 }
 
 /// What a notification is about, strongest first: a person addressed by several rules gets one

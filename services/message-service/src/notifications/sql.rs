@@ -257,6 +257,17 @@ macro_rules! impl_notification_store {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    if let Some(due_at) = decided.email_due_at {
+                        sqlx::query(
+                            "INSERT INTO notification_deliveries (notification_id, channel, target, user_id, status, attempts, due_at)
+                             VALUES ($1, 'email', $2, $2, 'pending', 0, $3) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(id)
+                        .bind(user_id)
+                        .bind(due_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     events.push(notification_event(*user_id, &notification, run.author_id, &run.preview));
                     created.push(notification);
                 }

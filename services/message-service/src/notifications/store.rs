@@ -195,6 +195,8 @@ pub struct Decided {
     pub user_id: Uuid,
     pub decision: Decision,
     pub live: bool,
+    /// When to email the notification if it is still unread then; None for no email.
+    pub email_due_at: Option<i64>,
 }
 
 impl Decided {

@@ -3,6 +3,7 @@
 
 mod channels;
 mod dms;
+mod email;
 mod events;
 mod files;
 mod helpers;
