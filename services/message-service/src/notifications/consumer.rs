@@ -31,6 +31,10 @@ use crate::store::MessageStore;
 pub const GROUP: &str = "messages-notifications";
 /// Characters of the message text carried by the live event.
 const PREVIEW_CHARS: usize = 140;
+/// Messages older than this when first seen notify nobody: the group starts at the oldest event
+/// of the log, and a deployment that gains notifications (or a replay from long ago) must not
+/// notify, push and email its whole history.
+const MAX_AGE_MS: i64 = 6 * 3600 * 1000;
 
 pub struct Notifier {
     pub messages: Arc<dyn MessageStore>,
@@ -143,7 +147,10 @@ impl Notifier {
             thread_root_id: message.thread_root_id,
             broadcast: message.mentions_channel || message.mentions_here || direct,
         };
-        let candidates = if message.deleted {
+        let now = Utc::now();
+        let stale = chrono::DateTime::parse_from_rfc3339(&message.created_at)
+            .is_ok_and(|created| now.timestamp_millis() - created.timestamp_millis() > MAX_AGE_MS);
+        let candidates = if message.deleted || stale {
             Vec::new()
         } else {
             self.notifications.candidates(&query).await?
@@ -157,7 +164,6 @@ impl Notifier {
             direct,
             reply: message.thread_root_id.is_some(),
         };
-        let now = Utc::now();
         let decisions = candidates
             .iter()
             .filter_map(|row| {

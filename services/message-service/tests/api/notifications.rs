@@ -382,6 +382,20 @@ on_both_backends! {
             assert_eq!(status, expected, "{method} {path} {body:?}: {answer}");
             assert!(answer["error"]["code"].is_string(), "{method} {path}: {answer}");
         }
+        let (status, doc) = app.request(reqwest::Method::GET, "/api/openapi.json", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        for path in [
+            "/api/v1/notifications",
+            "/api/v1/notifications/read",
+            "/api/v1/notifications/explain",
+            "/api/v1/channels/{ch}/notification-settings",
+            "/api/v1/notification-preferences",
+            "/api/v1/messages/{id}/follow",
+            "/api/v1/users/me/push-subscriptions",
+            "/api/v1/users/me/push-subscriptions/{id}",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path} is documented");
+        }
         let (status, defaults) = app.get(&bob, "/api/v1/notification-preferences").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(defaults, json!({"level": "all", "keywords": [], "dnd_until": null, "dnd_schedule": null, "timezone": "UTC", "email": true}));
