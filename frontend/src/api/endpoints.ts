@@ -8,6 +8,7 @@ import type {
   Invite,
   Message,
   MessagePage,
+  NotificationPreferences,
   Preferences,
   PresenceStatus,
   SearchResponse,
@@ -127,4 +128,7 @@ export const notificationsApi = {
     }),
   markRead: (ids: Id[] | 'all') =>
     api.request<void>('POST', '/api/v1/notifications/read', ids === 'all' ? { all: true } : { ids }),
+  preferences: () => api.request<NotificationPreferences>('GET', '/api/v1/notification-preferences'),
+  setPreferences: (patch: Partial<NotificationPreferences>) =>
+    api.request<NotificationPreferences>('PUT', '/api/v1/notification-preferences', patch),
 };

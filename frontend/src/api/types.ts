@@ -160,6 +160,18 @@ export interface AppNotification {
   read: boolean;
 }
 
+/** The caller's own notification preferences (`/api/v1/notification-preferences`). */
+export interface NotificationPreferences {
+  level: 'all' | 'mentions' | 'nothing';
+  keywords: string[];
+  /** Manual do-not-disturb until this instant, or null. */
+  dnd_until: string | null;
+  /** Daily quiet hours in `timezone`, `HH:MM`, or null. */
+  dnd_schedule: { start: string; end: string } | null;
+  timezone: string;
+  email: boolean;
+}
+
 export type Theme = 'light' | 'dark' | 'system';
 export type NotificationLevel = 'all' | 'mentions' | 'nothing';
 

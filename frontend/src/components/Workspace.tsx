@@ -8,6 +8,7 @@ import { ChannelView } from './ChannelView';
 import { CreateWorkspaceForm } from './modals/CreateWorkspace';
 import { Modals } from './modals/Modals';
 import { RightPanel } from './panels/RightPanel';
+import { Toasts } from './Toasts';
 import { Sidebar } from './Sidebar';
 import { WorkspaceRail } from './WorkspaceRail';
 
@@ -103,6 +104,7 @@ export function Workspace() {
       </main>
       <RightPanel />
       <Modals />
+      <Toasts />
       <Suspense fallback={null}>
         <LazyProfileHost />
       </Suspense>

@@ -14,6 +14,7 @@ import {
   workspacesApi,
 } from '../api/endpoints';
 import type { Channel, FileInfo, Id, Message, Preferences } from '../api/types';
+import { alertText, notifyDesktop } from '../lib/alerts';
 import { emojiName, sameEmoji } from '../lib/emoji';
 import { uuid } from '../lib/uuid';
 import { useAuth } from './auth';
@@ -21,8 +22,9 @@ import { createEventHandler } from './events';
 import { isLocalId, useMessages } from './messages';
 import { useNotifications } from './notifications';
 import { createRealtimeStore, type SocketLike } from './realtime';
+import { useToasts } from './toasts';
 import { activeIds, applyTheme, useUi } from './ui';
-import { useUsers } from './users';
+import { displayName, useUsers } from './users';
 import { useWorkspaces } from './workspaces';
 
 const PAGE = 50;
@@ -109,6 +111,20 @@ export const applyEvent = createEventHandler({
     if (activeIds(useUi.getState().route).workspaceId === workspaceId) {
       useUi.getState().navigate({ name: 'app', workspaceId: null, channelId: null }, true);
     }
+  },
+  notified: (n, preview, authorId) => {
+    const channel = useWorkspaces.getState().channels[n.channel_id];
+    const place = channel && (channel.kind === 'public' || channel.kind === 'private') ? `#${channel.name}` : null;
+    const author = authorId ? displayName(useUsers.getState().users, authorId) : 'Someone';
+    const text = alertText(n, author, place, preview);
+    const open = () => {
+      void markNotificationsRead([n.id]);
+      void jumpToMessage(n.channel_id, n.message_id).catch(() => undefined);
+    };
+    // Hidden tab: the system's notification centre; visible: a toast, unless it is the channel in view.
+    if (notifyDesktop(n.id, text, open)) return;
+    if (isViewing(n.channel_id)) return;
+    useToasts.getState().push({ id: n.id, ...text, onOpen: open });
   },
 });
 

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEventHandler, type EventHooks } from './events';
 import { useAuth } from './auth';
 import { useMessages } from './messages';
+import { useNotifications } from './notifications';
 import { useUsers } from './users';
 import { useWorkspaces } from './workspaces';
 import { channel, message } from '../test/fixtures';
@@ -164,5 +165,17 @@ describe('realtime event handling', () => {
     expect(ch('D9').is_member).toBe(true);
     expect(useWorkspaces.getState().channelMembers.D9).toEqual(['U1', 'U2']);
     expect(hooks.ensureUsers).toHaveBeenCalledWith(['U1', 'U2']);
+  });
+
+  it('adds a notification to the inbox and alerts once, however often it is delivered', () => {
+    useNotifications.getState().reset();
+    const notified = vi.fn();
+    const apply = createEventHandler({ ...setup().hooks, notified });
+    const data = { id: 'N1', kind: 'mention', message_id: 'M1', channel_id: 'C1', created_at: '2025-01-01T00:00:00Z', read: false, preview: 'hey', author_id: 'U2' };
+    apply({ type: 'notification', cursor: '7', data });
+    apply({ type: 'notification', cursor: '7', data });
+    expect(useNotifications.getState().items.map((n) => n.id)).toEqual(['N1']);
+    expect(notified).toHaveBeenCalledTimes(1);
+    expect(notified).toHaveBeenCalledWith(expect.objectContaining({ id: 'N1', kind: 'mention' }), 'hey', 'U2');
   });
 });

@@ -18,6 +18,8 @@ export interface EventHooks {
   leftChannel(channelId: Id): void;
   /** The user left or was removed from a workspace. */
   leftWorkspace?(workspaceId: Id): void;
+  /** A notification arrived (once per notification), with the head of its message's text. */
+  notified?(notification: AppNotification, preview: string, authorId: Id | undefined): void;
 }
 
 const SPECIAL_MENTION = /(^|[^\w])@(channel|here|everyone)(?![\w-])/;
@@ -216,7 +218,10 @@ export function createEventHandler(hooks: EventHooks) {
       }
       case 'notification': {
         const n = obj<AppNotification>(data.notification) ?? obj<AppNotification>(data);
-        if (n?.id && n.kind) useNotifications.getState().add({ ...n, read: !!n.read });
+        if (!n?.id || !n.kind) return;
+        const known = useNotifications.getState().items.some((item) => item.id === n.id);
+        useNotifications.getState().add({ ...n, read: !!n.read });
+        if (!known) hooks.notified?.({ ...n, read: !!n.read }, str(data.preview) ?? '', str(data.author_id));
         return;
       }
       default:

@@ -1,16 +1,18 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { formatFull } from '../../lib/time';
 import { jumpToMessage, loadNotifications, markNotificationsRead } from '../../stores/actions';
 import { useNotifications } from '../../stores/notifications';
 import { useWorkspaces } from '../../stores/workspaces';
+import { NotificationSettings } from './NotificationSettings';
 import { PanelFrame } from './RightPanel';
 
 const KIND_LABEL = { mention: 'Mentioned you', dm: 'Direct message', thread_reply: 'Replied in a thread', keyword: 'Keyword match' } as const;
 
-/** The notification inbox. Threads view and richer previews can grow here. */
+/** The notification inbox, and the notification settings behind a toggle. */
 export function NotificationsPanel() {
   const items = useNotifications((s) => s.items);
   const channels = useWorkspaces((s) => s.channels);
+  const [settings, setSettings] = useState(false);
 
   useEffect(() => {
     void loadNotifications();
@@ -18,12 +20,24 @@ export function NotificationsPanel() {
 
   return (
     <PanelFrame title="Notifications" testId="notifications-panel">
-      <div className="flex justify-end border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
-        <button type="button" className="text-xs text-sky-700 hover:underline dark:text-sky-400" onClick={() => void markNotificationsRead('all')}>
-          Mark all as read
+      <div className="flex justify-between border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
+        <button
+          type="button"
+          className="text-xs text-sky-700 hover:underline dark:text-sky-400"
+          aria-pressed={settings}
+          onClick={() => setSettings((on) => !on)}
+        >
+          {settings ? 'Back to notifications' : 'Settings'}
         </button>
+        {!settings && (
+          <button type="button" className="text-xs text-sky-700 hover:underline dark:text-sky-400" onClick={() => void markNotificationsRead('all')}>
+            Mark all as read
+          </button>
+        )}
       </div>
-      {items.length === 0 ? (
+      {settings ? (
+        <NotificationSettings />
+      ) : items.length === 0 ? (
         <p className="p-4 text-sm text-zinc-500">You’re all caught up.</p>
       ) : (
         <ul role="list" className="divide-y divide-zinc-100 dark:divide-zinc-800">
