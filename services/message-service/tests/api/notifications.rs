@@ -445,3 +445,39 @@ on_both_backends! {
         assert!(bob_socket.next_of("notification", Duration::from_millis(500)).await.is_err());
     }
 }
+
+/// Notification latency, message accepted (its 201) → `notification` frame on the recipient's
+/// socket, on the embedded stack. Run with `--ignored --nocapture`; prints median and p99.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn measure_notification_latency() {
+    for backend in [
+        echo_test_support::Backend::Sqlite,
+        echo_test_support::Backend::Postgres,
+    ] {
+        let app = TestApp::spawn(backend).await;
+        let (alice, bob, _carol, _ws, general) = team(&app).await;
+        let mut socket = WsClient::connect(&app, &bob, None).await.unwrap();
+        socket.next(WAIT).await.unwrap();
+        let mut samples = Vec::new();
+        for i in 0..200 {
+            let sent = post(&app, &alice, &general, &format!("{} sample {i}", mention(&bob))).await;
+            let accepted = std::time::Instant::now();
+            loop {
+                let frame = socket.next_of("notification", WAIT).await.unwrap();
+                if frame["data"]["message_id"] == sent["id"] {
+                    break;
+                }
+            }
+            samples.push(accepted.elapsed());
+        }
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+        println!(
+            "{backend:?}: notification latency over {} mentions: median {:?}, p99 {:?}",
+            samples.len(),
+            at(0.5),
+            at(0.99)
+        );
+    }
+}
