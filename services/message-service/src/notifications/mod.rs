@@ -12,6 +12,7 @@
 //! - [`dnd`]: do-not-disturb schedules in the user's time zone;
 //! - [`store`]: the storage trait, with its SQL written once for both backends in `sql`;
 //! - [`preferences`]: the HTTP API of preferences, per-channel settings and follows;
+//!   [`threads`]: the followed threads with their unread replies (the Threads view);
 //! - [`inbox`]: the HTTP API of the inbox and explain;
 //! - [`webpush`]: Web Push encryption and VAPID; [`delivery`]: the sender that pushes
 //!   notifications to browsers of people without a live connection, with retries, from the
@@ -31,6 +32,7 @@ pub mod push_http;
 pub mod rules;
 mod sql;
 pub mod store;
+pub mod threads;
 pub mod unsubscribe;
 pub mod webpush;
 
@@ -46,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(inbox::router())
         .merge(push_http::router())
         .merge(unsubscribe::router())
+        .merge(threads::router())
 }
 
 /// What a notification is about, strongest first: a person addressed by several rules gets one

@@ -86,6 +86,38 @@ macro_rules! impl_notification_store {
                 Ok(updated.rows_affected() == 1)
             }
 
+            #[tracing::instrument(skip_all, fields(user_id = %user_id, workspace_id = %workspace_id))]
+            async fn followed_threads(
+                &self,
+                user_id: Uuid,
+                workspace_id: Uuid,
+                unread_only: bool,
+                limit: u32,
+            ) -> StoreResult<Vec<(Uuid, i64)>> {
+                let rows: Vec<(Uuid, i64, Option<Uuid>)> = sqlx::query_as(
+                    "SELECT t.root_id, t.unread, t.last_reply_id FROM (
+                        SELECT f.root_id,
+                           (SELECT COUNT(*) FROM messages r WHERE r.thread_root_id = f.root_id AND r.deleted = FALSE
+                              AND r.author_id <> f.user_id AND (f.last_read_id IS NULL OR r.id > f.last_read_id)) AS unread,
+                           (SELECT r.id FROM messages r WHERE r.thread_root_id = f.root_id ORDER BY r.id DESC LIMIT 1) AS last_reply_id
+                        FROM thread_follows f JOIN messages m ON m.id = f.root_id JOIN channels c ON c.id = m.channel_id
+                        WHERE f.user_id = $1 AND f.following AND m.workspace_id = $2
+                          AND (EXISTS (SELECT 1 FROM channel_members cm WHERE cm.channel_id = c.id AND cm.user_id = $1)
+                               OR (c.kind = 'public' AND EXISTS (SELECT 1 FROM workspace_members w
+                                   WHERE w.workspace_id = c.workspace_id AND w.user_id = $1 AND w.role <> 'guest')))
+                     ) t
+                     WHERE t.last_reply_id IS NOT NULL AND (NOT $3 OR t.unread > 0)
+                     ORDER BY t.last_reply_id DESC LIMIT $4",
+                )
+                .bind(user_id)
+                .bind(workspace_id)
+                .bind(unread_only)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(root, unread, _)| (root, unread)).collect())
+            }
+
             #[tracing::instrument(skip_all, fields(root_id = %root_id, user_id = %user_id))]
             async fn following(&self, root_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
                 let found: Option<bool> = sqlx::query_scalar("SELECT following FROM thread_follows WHERE root_id = $1 AND user_id = $2")

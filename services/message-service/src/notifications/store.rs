@@ -238,6 +238,16 @@ pub trait NotificationStore: Send + Sync + 'static {
         level: Option<Level>,
         muted: Option<bool>,
     ) -> StoreResult<bool>;
+    /// The threads of a workspace a person follows in channels they can read, with their unread
+    /// replies (not their own), most recently replied first; only those with unread replies when
+    /// `unread_only`.
+    async fn followed_threads(
+        &self,
+        user_id: Uuid,
+        workspace_id: Uuid,
+        unread_only: bool,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, i64)>>;
     /// Whether a person follows a thread.
     async fn following(&self, root_id: Uuid, user_id: Uuid) -> StoreResult<bool>;
     /// Follows (`on`) or unfollows a thread; an unfollowed thread stays so until they reply.

@@ -311,6 +311,39 @@ on_both_backends! {
         assert_eq!(status, StatusCode::NOT_FOUND, "an outsider cannot follow");
     }
 
+    async fn the_threads_view_lists_followed_threads_with_their_unread_replies(app: TestApp) {
+        let (alice, bob, carol, ws, general) = team(&app).await;
+        let eve = app.register("Eve").await;
+        let question = post(&app, &alice, &general, "a question").await;
+        let first = reply(&app, &bob, &general, &id(&question), "bob answers").await;
+        let second = reply(&app, &carol, &general, &id(&question), "carol too").await;
+        post(&app, &alice, &general, "nobody replied to this").await;
+        let threads = |user: &TestUser, query: &str| {
+            let path = format!("/api/v1/workspaces/{ws}/threads{query}");
+            let user = user.clone();
+            let app = &app;
+            async move {
+                let (status, body) = app.get(&user, &path).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                body["threads"].as_array().unwrap().iter()
+                    .map(|t| (t["root"]["id"].as_str().unwrap().to_owned(), t["unread_replies"].as_i64().unwrap()))
+                    .collect::<Vec<_>>()
+            }
+        };
+
+        assert_eq!(threads(&alice, "").await, vec![(id(&question), 2)]);
+        assert_eq!(threads(&bob, "").await, vec![(id(&question), 1)], "bob read up to his own reply");
+        let (status, _) = app.post(&alice, &format!("/api/v1/channels/{general}/read"), json!({"message_id": id(&second)})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(threads(&alice, "?unread=true").await, vec![]);
+        assert_eq!(threads(&alice, "").await, vec![(id(&question), 0)]);
+        let (status, _) = app.delete(&bob, &format!("/api/v1/messages/{}/follow", id(&first))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(threads(&bob, "").await, vec![]);
+        let (status, _) = app.get(&eve, &format!("/api/v1/workspaces/{ws}/threads")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
     async fn the_inbox_pages_filters_unread_and_marks_read(app: TestApp) {
         let (alice, bob, carol, _ws, general) = team(&app).await;
         let mut sent = Vec::new();
@@ -393,6 +426,7 @@ on_both_backends! {
             "/api/v1/messages/{id}/follow",
             "/api/v1/users/me/push-subscriptions",
             "/api/v1/users/me/push-subscriptions/{id}",
+            "/api/v1/workspaces/{ws}/threads",
         ] {
             assert!(doc["paths"][path].is_object(), "{path} is documented");
         }
