@@ -121,6 +121,20 @@ export const aiApi = {
     api.request<AskResponse>('POST', '/api/v1/ai/ask', { workspace_id: workspaceId, question, channel_id: channelId }),
 };
 
+/** A thread the caller follows, with the replies by others they have not read. */
+export interface FollowedThread {
+  root: Message;
+  channel_id: Id;
+  unread_replies: number;
+}
+
+export const threadsApi = {
+  followed: (workspaceId: Id, unreadOnly = false) =>
+    api.request<{ threads: FollowedThread[] }>('GET', `/api/v1/workspaces/${enc(workspaceId)}/threads`, undefined, {
+      query: { unread: unreadOnly ? 'true' : undefined },
+    }),
+};
+
 export const notificationsApi = {
   list: (unreadOnly = false) =>
     api.request<{ notifications: AppNotification[]; has_more: boolean }>('GET', '/api/v1/notifications', undefined, {

@@ -3,16 +3,17 @@ import { formatFull } from '../../lib/time';
 import { jumpToMessage, loadNotifications, markNotificationsRead } from '../../stores/actions';
 import { useNotifications } from '../../stores/notifications';
 import { useWorkspaces } from '../../stores/workspaces';
+import { FollowedThreads } from './FollowedThreads';
 import { NotificationSettings } from './NotificationSettings';
 import { PanelFrame } from './RightPanel';
 
 const KIND_LABEL = { mention: 'Mentioned you', dm: 'Direct message', thread_reply: 'Replied in a thread', keyword: 'Keyword match' } as const;
 
-/** The notification inbox, and the notification settings behind a toggle. */
+/** The notification inbox, the followed threads (the Threads view) and the notification settings. */
 export function NotificationsPanel() {
   const items = useNotifications((s) => s.items);
   const channels = useWorkspaces((s) => s.channels);
-  const [settings, setSettings] = useState(false);
+  const [view, setView] = useState<'inbox' | 'threads' | 'settings'>('inbox');
 
   useEffect(() => {
     void loadNotifications();
@@ -20,23 +21,30 @@ export function NotificationsPanel() {
 
   return (
     <PanelFrame title="Notifications" testId="notifications-panel">
-      <div className="flex justify-between border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
-        <button
-          type="button"
-          className="text-xs text-sky-700 hover:underline dark:text-sky-400"
-          aria-pressed={settings}
-          onClick={() => setSettings((on) => !on)}
-        >
-          {settings ? 'Back to notifications' : 'Settings'}
-        </button>
-        {!settings && (
+      <div className="flex items-center gap-3 border-b border-zinc-200 px-4 py-2 dark:border-zinc-800" role="tablist">
+        {(['inbox', 'threads', 'settings'] as const).map((v) => (
+          <button
+            key={v}
+            type="button"
+            role="tab"
+            aria-selected={view === v}
+            className={`text-xs ${view === v ? 'font-semibold' : 'text-sky-700 hover:underline dark:text-sky-400'}`}
+            onClick={() => setView(v)}
+          >
+            {v === 'inbox' ? 'Inbox' : v === 'threads' ? 'Threads' : 'Settings'}
+          </button>
+        ))}
+        <span className="flex-1" />
+        {view === 'inbox' && (
           <button type="button" className="text-xs text-sky-700 hover:underline dark:text-sky-400" onClick={() => void markNotificationsRead('all')}>
             Mark all as read
           </button>
         )}
       </div>
-      {settings ? (
+      {view === 'settings' ? (
         <NotificationSettings />
+      ) : view === 'threads' ? (
+        <FollowedThreads />
       ) : items.length === 0 ? (
         <p className="p-4 text-sm text-zinc-500">You’re all caught up.</p>
       ) : (
