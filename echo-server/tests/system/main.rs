@@ -5,6 +5,7 @@
 // only covers `#[test]` functions, not the helpers they share.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod ai_reindex;
 mod cli;
 mod deploy;
 mod scaled;
