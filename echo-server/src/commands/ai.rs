@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use crate::config::EchoConfig;
 
@@ -58,7 +58,11 @@ async fn reindex(config: &EchoConfig) -> anyhow::Result<()> {
         );
     }
     let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} messages ({per_sec}, {eta} left)")?
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} messages ({rate}, {eta} left)")?
+            .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                // indicatif's own {per_sec} prints four decimals of messages per second.
+                let _ = write!(w, "{:.0} messages/s", state.per_sec());
+            })
             .progress_chars("=> "),
     );
     bar.set_message("embedding");
