@@ -9,6 +9,10 @@
 //!
 //! [`on_both_backends!`] writes each test once and runs it on both.
 
+// Test code: a failed step should panic with its cause. `allow-unwrap-in-tests` in clippy.toml
+// only covers `#[test]` functions, not the helpers they share.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod app;
 mod postgres;
 mod ws;

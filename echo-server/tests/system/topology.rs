@@ -98,7 +98,7 @@ fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-async fn create_databases(names: &[String]) {
+pub async fn create_databases(names: &[String]) {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await.unwrap();
     for name in names {

@@ -3,7 +3,7 @@
 //! Embeds a sample of synthetic chat messages with the real model (messages/second), then fills
 //! the in-memory index to `--messages` (default 100,000) vectors — the sample's embeddings plus
 //! normalised perturbations of them, since scan cost does not depend on content — and measures
-//! permission-filtered brute-force semantic search and hybrid search (median and p99 over
+//! permission-filtered keyword (BM25), brute-force semantic and hybrid search (median and p99 over
 //! `--queries` queries), plus the index's memory. Run it in release:
 //! `cargo run --release -p ai-service --bin ai-bench -- --messages 100000`.
 
@@ -170,7 +170,11 @@ fn main() -> anyhow::Result<()> {
         percentile(&single, 0.5).as_secs_f64() * 1000.0
     );
 
-    for (label, mode) in [("semantic", Mode::Semantic), ("hybrid", Mode::Hybrid)] {
+    for (label, mode) in [
+        ("keyword", Mode::Keyword),
+        ("semantic", Mode::Semantic),
+        ("hybrid", Mode::Hybrid),
+    ] {
         let mut times = Vec::with_capacity(queries);
         for (q, v) in query_texts.iter().zip(&query_vectors) {
             let started = Instant::now();

@@ -124,6 +124,14 @@ impl Scope {
     }
 }
 
+/// One entry of a term's posting list: the message's slot in [`Workspace::docs`] and how often
+/// the term occurs in it.
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    slot: u32,
+    tf: u32,
+}
+
 #[derive(Debug, Default)]
 struct Workspace {
     /// user → is a guest.
@@ -133,7 +141,18 @@ struct Workspace {
     /// `docs.len() × DIM` floats; rows of docs not yet embedded are zero.
     vectors: Vec<f32>,
     embedded: Vec<bool>,
-    postings: HashMap<String, HashMap<Uuid, u32>>,
+    /// Per slot, the doc's channel as an ordinal of `channel_ids` and its length in terms: the
+    /// search loops read these flat arrays instead of hashing ids or chasing `Doc`s.
+    doc_channels: Vec<u32>,
+    doc_lens: Vec<u32>,
+    /// The channels this workspace's messages were posted in, by ordinal (only ever grows).
+    channel_ids: Vec<Uuid>,
+    channel_ords: HashMap<Uuid, u32>,
+    /// term → the messages containing it, unordered. Keyed by slot rather than id so that
+    /// scoring accumulates into a dense array; a removal repoints the postings of the doc that
+    /// moves into the freed slot, a linear scan of its terms' lists that edits and deletes can
+    /// afford and searches never pay.
+    postings: HashMap<String, Vec<Posting>>,
     total_len: u64,
 }
 
@@ -141,8 +160,31 @@ impl Workspace {
     fn remove(&mut self, id: Uuid) -> Option<Doc> {
         let slot = self.slots.remove(&id)?;
         let last = self.docs.len() - 1;
+        for (term, _) in &self.docs[slot].terms {
+            if let Some(list) = self.postings.get_mut(term) {
+                if let Some(i) = list.iter().position(|p| p.slot as usize == slot) {
+                    list.swap_remove(i);
+                }
+                if list.is_empty() {
+                    self.postings.remove(term);
+                }
+            }
+        }
+        if slot != last {
+            for (term, _) in &self.docs[last].terms {
+                let moved = self
+                    .postings
+                    .get_mut(term)
+                    .and_then(|list| list.iter_mut().find(|p| p.slot as usize == last));
+                if let Some(posting) = moved {
+                    posting.slot = slot as u32;
+                }
+            }
+        }
         self.docs.swap(slot, last);
         self.embedded.swap(slot, last);
+        self.doc_channels.swap(slot, last);
+        self.doc_lens.swap(slot, last);
         if slot != last {
             let (head, tail) = self.vectors.split_at_mut(last * DIM);
             head[slot * DIM..(slot + 1) * DIM].copy_from_slice(&tail[..DIM]);
@@ -150,25 +192,26 @@ impl Workspace {
         }
         self.vectors.truncate(last * DIM);
         self.embedded.pop();
+        self.doc_channels.pop();
+        self.doc_lens.pop();
         let doc = self.docs.pop()?;
-        for (term, _) in &doc.terms {
-            if let Some(list) = self.postings.get_mut(term) {
-                list.remove(&id);
-                if list.is_empty() {
-                    self.postings.remove(term);
-                }
-            }
-        }
         self.total_len -= u64::from(doc.len);
         Some(doc)
     }
 
     fn insert(&mut self, doc: Doc, vector: Option<&[f32]>) {
+        let slot = self.docs.len();
         for (term, tf) in &doc.terms {
-            self.postings.entry(term.clone()).or_default().insert(doc.id, *tf);
+            self.postings.entry(term.clone()).or_default().push(Posting {
+                slot: slot as u32,
+                tf: *tf,
+            });
         }
         self.total_len += u64::from(doc.len);
-        self.slots.insert(doc.id, self.docs.len());
+        let channel = self.channel_ord(doc.channel_id);
+        self.doc_channels.push(channel);
+        self.doc_lens.push(doc.len);
+        self.slots.insert(doc.id, slot);
         self.docs.push(doc);
         match vector {
             Some(v) if v.len() == DIM => {
@@ -180,6 +223,25 @@ impl Workspace {
                 self.embedded.push(false);
             }
         }
+    }
+
+    fn channel_ord(&mut self, channel_id: Uuid) -> u32 {
+        if let Some(&ord) = self.channel_ords.get(&channel_id) {
+            return ord;
+        }
+        let ord = self.channel_ids.len() as u32;
+        self.channel_ids.push(channel_id);
+        self.channel_ords.insert(channel_id, ord);
+        ord
+    }
+
+    /// The scope as a flag per channel ordinal: one hash lookup per channel per search, then
+    /// only array reads per message.
+    fn allowed(&self, scope: &Scope) -> Vec<bool> {
+        self.channel_ids
+            .iter()
+            .map(|c| scope.channels.contains(c))
+            .collect()
     }
 
     fn doc(&self, id: Uuid) -> Option<&Doc> {
@@ -424,7 +486,7 @@ impl Index {
     /// Document frequency of a term in a workspace, and the workspace's message count (for IDF).
     pub fn df(&self, workspace_id: Uuid, term: &str) -> (usize, usize) {
         self.workspaces.get(&workspace_id).map_or((0, 0), |w| {
-            (w.postings.get(term).map_or(0, HashMap::len), w.docs.len())
+            (w.postings.get(term).map_or(0, Vec::len), w.docs.len())
         })
     }
 
@@ -444,28 +506,44 @@ impl Index {
         }
         let n = workspace.docs.len() as f32;
         let avg_len = (workspace.total_len as f32 / n).max(1.0);
-        let mut scores: HashMap<Uuid, (f32, u32)> = HashMap::new();
+        let allowed = workspace.allowed(scope);
+        // Term-at-a-time into a dense array by slot: each posting costs a few array reads and
+        // flops, no hashing. Terms are summed in sorted order, so scores do not depend on the
+        // order postings happen to be in.
+        let mut scores: Vec<(f32, u32)> = vec![(0.0, 0); workspace.docs.len()];
+        let mut touched: Vec<u32> = Vec::new();
         for term in &terms {
             let Some(list) = workspace.postings.get(term) else {
                 continue;
             };
             let df = list.len() as f32;
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            for (id, &tf) in list {
-                let Some(doc) = workspace.doc(*id) else { continue };
-                if !scope.allows(doc) {
+            for posting in list {
+                let slot = posting.slot as usize;
+                if !allowed[workspace.doc_channels[slot] as usize] {
                     continue;
                 }
-                let tf = tf as f32;
-                let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * doc.len as f32 / avg_len));
-                let entry = scores.entry(*id).or_default();
+                let tf = posting.tf as f32;
+                let len = workspace.doc_lens[slot] as f32;
+                let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg_len));
+                let entry = &mut scores[slot];
+                if entry.1 == 0 {
+                    touched.push(posting.slot);
+                }
                 entry.0 += idf * norm;
                 entry.1 += 1;
             }
         }
-        let mut ranked: Vec<(Uuid, f32, f32)> = scores
+        let mut ranked: Vec<(Uuid, f32, f32)> = touched
             .into_iter()
-            .map(|(id, (score, matched))| (id, score, matched as f32 / terms.len() as f32))
+            .map(|slot| {
+                let (score, matched) = scores[slot as usize];
+                (
+                    workspace.docs[slot as usize].id,
+                    score,
+                    matched as f32 / terms.len() as f32,
+                )
+            })
             .collect();
         top_k(&mut ranked, k, |r| r.1);
         ranked
@@ -479,11 +557,12 @@ impl Index {
         if query.len() != DIM {
             return Vec::new();
         }
+        let allowed = workspace.allowed(scope);
         let mut ranked: Vec<(Uuid, f32)> = workspace
             .docs
             .iter()
             .enumerate()
-            .filter(|(slot, doc)| workspace.embedded[*slot] && scope.allows(doc))
+            .filter(|(slot, _)| workspace.embedded[*slot] && allowed[workspace.doc_channels[*slot] as usize])
             .map(|(slot, doc)| {
                 (
                     doc.id,
@@ -538,6 +617,97 @@ mod tests {
             index.semantic(ws, &Scope::default(), &unit(2), 5).is_empty(),
             "nothing outside the scope is scored"
         );
+    }
+
+    /// BM25 computed the obvious way, from the docs themselves.
+    fn reference_bm25(index: &Index, ws: Uuid, scope: &Scope, query: &str) -> HashMap<Uuid, (f32, f32)> {
+        let mut terms = text::terms(query);
+        terms.sort();
+        terms.dedup();
+        let all = Scope {
+            channels: index.channels_of(ws).map(|c| c.id).collect(),
+        };
+        let docs: Vec<&Doc> = index.docs_in(ws, &all).collect();
+        let n = docs.len() as f32;
+        let avg_len = (docs.iter().map(|d| d.len as f32).sum::<f32>() / n).max(1.0);
+        let mut out = HashMap::new();
+        for doc in docs.iter().filter(|d| scope.allows(d)) {
+            let (mut score, mut matched) = (0.0, 0);
+            for term in &terms {
+                let Some(&(_, tf)) = doc.terms().iter().find(|(t, _)| t == term) else {
+                    continue;
+                };
+                let df = docs
+                    .iter()
+                    .filter(|d| d.terms().iter().any(|(t, _)| t == term))
+                    .count() as f32;
+                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                let tf = tf as f32;
+                score += idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * doc.len as f32 / avg_len));
+                matched += 1;
+            }
+            if matched > 0 {
+                out.insert(doc.id, (score, matched as f32 / terms.len() as f32));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn keyword_scores_match_plain_bm25_after_inserts_edits_and_deletes() {
+        let words = [
+            "deploy", "database", "login", "billing", "staging", "failing", "review", "friday",
+        ];
+        let ws = Uuid::now_v7();
+        let channels: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+        let mut index = Index::default();
+        for (i, c) in channels.iter().enumerate() {
+            index.upsert_channel(*c, ws, &format!("c{i}"), ChannelKind::Public, false);
+        }
+        let mut seed = 7_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let text = |next: &mut dyn FnMut() -> u64| {
+            let len = 1 + next() % 6;
+            (0..len)
+                .map(|_| words[(next() % words.len() as u64) as usize])
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut ids = Vec::new();
+        for i in 0..300 {
+            let (id, channel) = (Uuid::now_v7(), channels[i % channels.len()]);
+            let doc = Doc::new(id, ws, channel, id, None, text(&mut next), i as i64);
+            index.upsert(doc, None, false);
+            ids.push((id, channel));
+        }
+        for round in 0..120 {
+            let (id, channel) = ids[(next() % ids.len() as u64) as usize];
+            if round % 3 == 0 {
+                index.remove(ws, id);
+            } else {
+                let doc = Doc::new(id, ws, channel, id, None, text(&mut next), 0);
+                index.upsert(doc, None, false);
+            }
+        }
+        let scope = Scope {
+            channels: channels[..3].iter().copied().collect(),
+        };
+        for query in ["deploy", "database failing", "friday login review"] {
+            let expected = reference_bm25(&index, ws, &scope, query);
+            assert!(!expected.is_empty(), "{query}");
+            let got = index.keyword(ws, &scope, query, 1000);
+            assert_eq!(got.len(), expected.len(), "{query}");
+            for (id, score, coverage) in got {
+                let (want, want_coverage) = expected[&id];
+                assert!((score - want).abs() < 1e-4, "{query}: {score} vs {want}");
+                assert_eq!(coverage, want_coverage);
+            }
+        }
     }
 
     #[test]

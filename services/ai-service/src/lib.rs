@@ -12,7 +12,8 @@
 //! Features: [`search`] (BM25 + cosine fused by reciprocal rank), [`summarize`] (TextRank, or the
 //! LLM), [`ask`] (retrieval, a relevance threshold, then quotes or the LLM), [`insights`] and
 //! [`recommend`]; [`generate`] picks the LLM or the extractive method and streams; [`llm`] talks
-//! to an OpenAI-compatible endpoint. [`http`] holds one module per endpoint; [`config`] the typed
+//! to an OpenAI-compatible endpoint. [`reindex`] re-embeds the whole store offline (the
+//! `echo-server ai reindex` command). [`http`] holds one module per endpoint; [`config`] the typed
 //! configuration. Errors are `echo_http::ApiError` (client errors explicit, the rest an opaque
 //! 500 logged with its chain).
 
@@ -28,6 +29,7 @@ pub mod index;
 pub mod insights;
 pub mod llm;
 pub mod recommend;
+pub mod reindex;
 pub mod search;
 pub mod state;
 pub mod store;

@@ -70,6 +70,13 @@ pub struct NewVector {
     pub bytes: Vec<u8>,
 }
 
+/// A message's id and current text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageText {
+    pub id: Uuid,
+    pub text: String,
+}
+
 /// The storage of ai-service's projection.
 #[async_trait]
 pub trait AiStore: Send + Sync + 'static {
@@ -93,6 +100,11 @@ pub trait AiStore: Send + Sync + 'static {
     async fn delete_message(&self, message: &MessageRow) -> StoreResult<()>;
     /// Stores embeddings, each only if its message still has the text it was computed from.
     async fn set_embeddings(&self, vectors: &[NewVector], embedder: &str) -> StoreResult<()>;
+    /// How many live (not deleted) messages there are.
+    async fn count_messages(&self) -> StoreResult<u64>;
+    /// Up to `limit` live messages with ids above `after` (all of them from `Uuid::nil()`), in id
+    /// order: pages for re-embedding everything without holding it all in memory.
+    async fn message_texts_after(&self, after: Uuid, limit: u32) -> StoreResult<Vec<MessageText>>;
 
     /// A user's read marker in a channel.
     async fn read_marker(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Option<Uuid>>;

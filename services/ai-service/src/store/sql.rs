@@ -134,6 +134,23 @@ macro_rules! impl_ai_store {
                 tx.commit().await
             }
 
+            #[tracing::instrument(skip_all)]
+            async fn count_messages(&self) -> StoreResult<u64> {
+                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ai_messages WHERE deleted = FALSE")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            #[tracing::instrument(skip_all, fields(%after, limit))]
+            async fn message_texts_after(&self, after: Uuid, limit: u32) -> StoreResult<Vec<MessageText>> {
+                sqlx::query_as("SELECT id, text FROM ai_messages WHERE deleted = FALSE AND id > $1 ORDER BY id LIMIT $2")
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+
             #[tracing::instrument(skip_all, fields(%channel_id, %user_id))]
             async fn read_marker(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Option<Uuid>> {
                 sqlx::query_scalar("SELECT message_id FROM ai_read_markers WHERE channel_id = $1 AND user_id = $2")
@@ -182,7 +199,7 @@ macro_rules! impl_ai_store {
 
 use uuid::Uuid;
 
-use super::{ChannelRow, MessageRow, NewVector, Snapshot, StoreResult, StoredVector};
+use super::{ChannelRow, MessageRow, MessageText, NewVector, Snapshot, StoreResult, StoredVector};
 
 impl_ai_store!(SqliteStore, sqlx::SqlitePool);
 impl_ai_store!(PostgresStore, sqlx::PgPool);

@@ -2,6 +2,10 @@
 //! with the real all-MiniLM-L6-v2 model (run `scripts/fetch-model.sh` first: the suite fails, it
 //! never skips, when the model is missing). An LLM endpoint is faked with wiremock.
 
+// Test code: a failed step should panic with its cause. `allow-unwrap-in-tests` in clippy.toml
+// only covers `#[test]` functions, not the helpers they share.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod ask;
 mod eval;
 mod events;
