@@ -16,6 +16,9 @@ pub struct Config {
     /// verify. Empty means keys are generated on first start and kept in the database.
     pub signing_keys: Vec<KeyConfig>,
     pub argon2: Argon2Settings,
+    /// A message-service replica silent this long (no heartbeat while others beat) is taken for
+    /// dead, and the connections it held are closed.
+    pub replica_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +51,7 @@ impl Default for Config {
             refresh_ttl_secs: 30 * 24 * 3600,
             signing_keys: Vec::new(),
             argon2: Argon2Settings::default(),
+            replica_timeout_ms: 90_000,
         }
     }
 }

@@ -26,6 +26,13 @@ struct Membership {
 struct Connection {
     connection_id: String,
     user_id: Uuid,
+    /// The message-service replica holding it (absent from reports of older replicas).
+    replica_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReplicaAlive {
+    replica_id: String,
 }
 
 #[async_trait]
@@ -43,17 +50,54 @@ impl EventHandler for Projections {
             "connection.opened" | "connection.closed" if known_version => {
                 let c: Connection = envelope.decode().map_err(|e| HandleError::Park(e.to_string()))?;
                 if envelope.kind == "connection.opened" {
-                    self.store.open_connection(&c.connection_id, c.user_id, now).await.map_err(anyhow::Error::from)?;
+                    let replica = c.replica_id.as_deref();
+                    self.store.open_connection(&c.connection_id, c.user_id, replica, now).await.map_err(anyhow::Error::from)?;
+                    if let Some(replica) = replica {
+                        self.store.replica_seen(replica, occurred_ms(envelope)).await.map_err(anyhow::Error::from)?;
+                    }
                 } else {
                     self.store.close_connection(&c.connection_id, now).await.map_err(anyhow::Error::from)?;
                 }
                 self.relay.notify();
             }
-            "workspace.member_joined" | "workspace.member_left" | "connection.opened" | "connection.closed" => {
+            "realtime.replica_alive" if known_version => {
+                let alive: ReplicaAlive = envelope.decode().map_err(|e| HandleError::Park(e.to_string()))?;
+                self.store.replica_seen(&alive.replica_id, occurred_ms(envelope)).await.map_err(anyhow::Error::from)?;
+            }
+            "workspace.member_joined" | "workspace.member_left" | "connection.opened" | "connection.closed" | "realtime.replica_alive" => {
                 return Err(HandleError::Park(format!("unknown version {} of {}", envelope.version, envelope.kind)));
             }
             _ => {}
         }
         Ok(())
     }
+}
+
+/// When the producer sent the event: a replica's liveness is judged by its clock, not by when
+/// this consumer got round to the event.
+fn occurred_ms(envelope: &echo_events::Envelope) -> i64 {
+    envelope.occurred_at.timestamp_millis()
+}
+
+/// Every so often, closes the connections of message-service replicas that went silent (a crash
+/// sends no `connection.closed`), so their users do not stay online for ever.
+pub fn spawn_replica_sweeper(projections: Arc<Projections>, timeout: std::time::Duration, shutdown: tokio_util::sync::CancellationToken) {
+    let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(timeout / 3);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match projections.store.close_silent_replicas(timeout_ms, echo_domain::time::now_ms()).await {
+                Ok(0) => {}
+                Ok(closed) => {
+                    tracing::info!(closed, "closed the connections of silent message-service replicas");
+                    projections.relay.notify();
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot sweep silent replicas"),
+            }
+        }
+    });
 }

@@ -81,7 +81,8 @@ impl UserService {
             start: GroupStart::Oldest,
             ..ConsumerConfig::new("user-service", format!("user-service-{}", uuid::Uuid::now_v7()))
         };
-        echo_events::spawn_consumer(bus, consumer, projections, shutdown);
+        echo_events::spawn_consumer(bus, consumer, projections.clone(), shutdown.clone());
+        consumer::spawn_replica_sweeper(projections, Duration::from_millis(config.replica_timeout_ms), shutdown);
 
         let state = AppState { config: Arc::new(config), store, keys, passwords, verifier, revocations, relay };
         Ok(Self { state, db })

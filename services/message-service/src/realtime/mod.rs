@@ -1,13 +1,15 @@
 //! The WebSocket real-time endpoint: tickets, the upgrade, and the [`echo_realtime::Hub`] that
 //! delivers this deployment's events to the connections allowed to see them.
 //!
-//! Connections are reported on the bus (`connection.opened` / `connection.closed`) so that
-//! user-service, which owns presence, knows who is online on any replica.
+//! Connections are reported on the bus (`connection.opened` / `connection.closed`, naming this
+//! replica) so that user-service, which owns presence, knows who is online on any replica; a
+//! heartbeat (`realtime.replica_alive`) lets it close the connections of a replica that crashed.
 
 mod directory;
 mod tickets;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
@@ -26,22 +28,44 @@ use uuid::Uuid;
 
 use crate::state::AppState;
 
+/// How often a replica tells user-service it is alive; well under user-service's
+/// `replica_timeout_ms` (90 s by default).
+const HEARTBEAT: Duration = Duration::from_secs(20);
+
 /// The real-time side of the service.
 pub struct Realtime {
     pub hub: Arc<Hub>,
     db: Db,
     bus: Arc<dyn EventBus>,
+    /// This process, in connection reports and heartbeats.
+    replica_id: Uuid,
 }
 
 impl Realtime {
     pub async fn start(db: Db, bus: Arc<dyn EventBus>, shutdown: CancellationToken) -> anyhow::Result<Arc<Self>> {
         let directory = Arc::new(directory::DbDirectory { db: db.clone() });
-        let hub = Hub::start(bus.clone(), directory, ConnectionConfig::default(), shutdown).await?;
-        Ok(Arc::new(Self { hub, db, bus }))
+        let hub = Hub::start(bus.clone(), directory, ConnectionConfig::default(), shutdown.clone()).await?;
+        let realtime = Arc::new(Self { hub, db, bus, replica_id: Uuid::now_v7() });
+        tokio::spawn(realtime.clone().heartbeat(shutdown));
+        Ok(realtime)
+    }
+
+    async fn heartbeat(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let event = Envelope::new("realtime.replica_alive", 1, "message-service", json!({"replica_id": self.replica_id}));
+            if let Err(e) = self.bus.publish(&[event]).await {
+                tracing::warn!(error = %e, "cannot send the replica heartbeat");
+            }
+        }
     }
 
     async fn report(&self, kind: &str, connection_id: Uuid, user_id: Uuid) {
-        let event = Envelope::new(kind, 1, "message-service", json!({"connection_id": connection_id, "user_id": user_id}));
+        let event = Envelope::new(kind, 1, "message-service", json!({"connection_id": connection_id, "user_id": user_id, "replica_id": self.replica_id}));
         if let Err(e) = self.bus.publish(&[event]).await {
             tracing::warn!(error = %e, kind, "cannot report a connection");
         }

@@ -173,8 +173,14 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// Sets the status a user chose and records the resulting `presence.changed`.
     async fn set_presence(&self, user_id: Uuid, status: &str, now: i64) -> StoreResult<()>;
-    /// Records a live connection (idempotent); `presence.changed` when the user comes online.
-    async fn open_connection(&self, connection_id: &str, user_id: Uuid, now: i64) -> StoreResult<()>;
+    /// Records a live connection held by `replica` (idempotent); `presence.changed` when the user
+    /// comes online.
+    async fn open_connection(&self, connection_id: &str, user_id: Uuid, replica: Option<&str>, now: i64) -> StoreResult<()>;
+    /// Notes a sign of life from a message-service replica at `at` (never moving it back).
+    async fn replica_seen(&self, replica: &str, at: i64) -> StoreResult<()>;
+    /// Closes the connections of replicas silent for `timeout_ms` while another replica was heard
+    /// since (so a lagging consumer, which hears no one, closes nothing); returns how many.
+    async fn close_silent_replicas(&self, timeout_ms: i64, now: i64) -> StoreResult<usize>;
     /// Forgets a connection (idempotent); `presence.changed` when the user goes offline.
     async fn close_connection(&self, connection_id: &str, now: i64) -> StoreResult<()>;
     /// Chosen status and live connection count of each known user among `ids`.

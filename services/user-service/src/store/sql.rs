@@ -307,21 +307,66 @@ macro_rules! impl_user_store {
             }
 
             #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-            async fn open_connection(&self, connection_id: &str, user_id: uuid::Uuid, now: i64) -> $crate::store::StoreResult<()> {
+            async fn open_connection(
+                &self,
+                connection_id: &str,
+                user_id: uuid::Uuid,
+                replica: Option<&str>,
+                now: i64,
+            ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 let added = sqlx::query(
-                    "INSERT INTO presence_connections (connection_id, user_id, opened_at) VALUES ($1, $2, $3)
+                    "INSERT INTO presence_connections (connection_id, user_id, opened_at, replica_id) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (connection_id) DO NOTHING",
                 )
                 .bind(connection_id)
                 .bind(user_id)
                 .bind(now)
+                .bind(replica)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
                 self.after_connection_change(&mut tx, user_id, added == 1, 1).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn replica_seen(&self, replica: &str, at: i64) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO presence_replicas (replica_id, seen_at) VALUES ($1, $2)
+                     ON CONFLICT (replica_id) DO UPDATE SET seen_at = excluded.seen_at
+                     WHERE presence_replicas.seen_at < excluded.seen_at",
+                )
+                .bind(replica)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn close_silent_replicas(&self, timeout_ms: i64, now: i64) -> $crate::store::StoreResult<usize> {
+                let silent: Vec<String> = sqlx::query_scalar(
+                    "SELECT replica_id FROM presence_replicas
+                     WHERE seen_at < (SELECT MAX(seen_at) FROM presence_replicas) - $1",
+                )
+                .bind(timeout_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut closed = 0;
+                for replica in silent {
+                    let connections: Vec<String> =
+                        sqlx::query_scalar("SELECT connection_id FROM presence_connections WHERE replica_id = $1")
+                            .bind(&replica)
+                            .fetch_all(&self.pool)
+                            .await?;
+                    for connection in &connections {
+                        $crate::store::UserStore::close_connection(self, connection, now).await?;
+                    }
+                    closed += connections.len();
+                    sqlx::query("DELETE FROM presence_replicas WHERE replica_id = $1").bind(&replica).execute(&self.pool).await?;
+                }
+                Ok(closed)
             }
 
             #[tracing::instrument(skip_all)]

@@ -1,6 +1,10 @@
-use echo_test_support::on_both_backends;
+use std::time::Duration;
+
+use echo_events::Envelope;
+use echo_test_support::{Backend, TestApp, TestUser, on_both_backends};
 use reqwest::StatusCode;
 use serde_json::json;
+use uuid::Uuid;
 
 on_both_backends! {
     async fn a_user_edits_their_profile(app: TestApp) {
@@ -69,4 +73,47 @@ on_both_backends! {
         let (status, _) = app.get(&bob, "/api/v1/presence?user_ids=nonsense").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
     }
+}
+
+/// A message-service replica dies without reporting its connections closed: once it has been
+/// silent for the timeout while another replica kept beating, its users go offline.
+async fn connections_of_a_silent_replica_are_closed(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.users.replica_timeout_ms = 1_000).await;
+    let alice = app.register("Alice").await;
+    let bob = app.register("Bob").await;
+    let (crashed, alive) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
+    let report = |kind: &str, payload| Envelope::new(kind, 1, "message-service", payload);
+
+    app.bus
+        .publish(&[report("connection.opened", json!({"connection_id": Uuid::now_v7(), "user_id": alice.id, "replica_id": crashed}))])
+        .await
+        .unwrap();
+    wait_for_presence(&app, &bob, &alice, "online").await;
+
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    app.bus.publish(&[report("realtime.replica_alive", json!({"replica_id": alive}))]).await.unwrap();
+    wait_for_presence(&app, &bob, &alice, "offline").await;
+}
+
+async fn wait_for_presence(app: &TestApp, viewer: &TestUser, user: &TestUser, expected: &str) {
+    let mut seen = serde_json::Value::Null;
+    for _ in 0..100 {
+        let (_, body) = app.get(viewer, &format!("/api/v1/presence?user_ids={}", user.id)).await;
+        seen = body["presence"][user.id.to_string()].clone();
+        if seen == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("presence stayed {seen}, expected {expected}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_of_a_silent_replica_are_closed_sqlite() {
+    connections_of_a_silent_replica_are_closed(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_of_a_silent_replica_are_closed_postgres() {
+    connections_of_a_silent_replica_are_closed(Backend::Postgres).await;
 }
