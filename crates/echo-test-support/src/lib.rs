@@ -57,3 +57,34 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Runs each named `async fn(Backend)` once per backend, in modules `sqlite` and `postgres`: for
+/// tests that spawn their own [`TestApp`] with a configuration of their own.
+///
+/// ```ignore
+/// async fn a_short_timeout_applies(backend: Backend) {
+///     let app = TestApp::spawn_with(backend, |config| config.users.replica_timeout_ms = 1_000).await;
+/// }
+/// echo_test_support::each_backend!(a_short_timeout_applies);
+/// ```
+#[macro_export]
+macro_rules! each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}

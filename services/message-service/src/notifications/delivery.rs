@@ -110,7 +110,7 @@ impl PushSender {
         let attempt = u32::try_from(job.attempts + 1).unwrap_or(u32::MAX);
         let outcome = match self.send(&job).await {
             Ok(outcome) => outcome,
-            Err(error) => self.retry_or_fail(attempt, format!("{error:#}")),
+            Err(error) => Outcome::after_failure(&self.config, attempt, format!("{error:#}")),
         };
         match &outcome {
             Outcome::Sent => metrics::counter!("notification_pushes_sent_total").increment(1),
@@ -121,24 +121,6 @@ impl PushSender {
         Ok(true)
     }
 
-    fn retry_or_fail(&self, attempt: u32, error: String) -> Outcome {
-        if attempt >= self.config.delivery_max_attempts {
-            return Outcome::Final {
-                status: "failed",
-                error,
-            };
-        }
-        let factor = 2_u64.saturating_pow(attempt.saturating_sub(1).min(20));
-        let delay = self
-            .config
-            .delivery_backoff_ms
-            .saturating_mul(factor)
-            .min(self.config.delivery_backoff_max_ms);
-        Outcome::Retry {
-            at: now_ms().saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
-            error,
-        }
-    }
 
     /// One attempt; `Err` for failures worth retrying (the network, the push service's errors).
     async fn send(&self, job: &PushJob) -> anyhow::Result<Outcome> {

@@ -2,11 +2,12 @@
 //! email addresses, the unsubscribe key and the delivery log ([`super::delivery_sql`] holds its SQL, for both backends).
 
 use async_trait::async_trait;
-use echo_domain::time::rfc3339;
+use echo_domain::time::{now_ms, rfc3339};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::config::NotificationsConfig;
 use crate::store::StoreResult;
 
 /// A browser's Web Push subscription as the API shows it (never its keys).
@@ -117,6 +118,19 @@ pub enum Outcome {
         status: &'static str,
         error: String,
     },
+}
+
+impl Outcome {
+    /// After failed attempt number `attempt`: another try after an exponential backoff, or
+    /// `failed` once the configured attempts are spent.
+    pub fn after_failure(config: &NotificationsConfig, attempt: u32, error: String) -> Outcome {
+        if attempt >= config.delivery_max_attempts {
+            return Outcome::Final { status: "failed", error };
+        }
+        let factor = 2_u64.saturating_pow(attempt.saturating_sub(1).min(20));
+        let delay = config.delivery_backoff_ms.saturating_mul(factor).min(config.delivery_backoff_max_ms);
+        Outcome::Retry { at: now_ms().saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)), error }
+    }
 }
 
 #[async_trait]

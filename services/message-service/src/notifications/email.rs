@@ -128,7 +128,7 @@ impl EmailSender {
                 metrics::counter!("notification_emails_sent_total").increment(1);
                 Outcome::Sent
             }
-            Err(error) => self.retry_or_fail(attempt, format!("{error:#}")),
+            Err(error) => Outcome::after_failure(&self.config, u32::try_from(attempt).unwrap_or(u32::MAX), format!("{error:#}")),
         };
         if let Outcome::Retry { error, .. } | Outcome::Final { error, .. } = &outcome {
             tracing::info!(%error, attempt, "a notification email failed");
@@ -141,25 +141,6 @@ impl EmailSender {
         Ok(())
     }
 
-    fn retry_or_fail(&self, attempt: i64, error: String) -> Outcome {
-        let attempt = u32::try_from(attempt).unwrap_or(u32::MAX);
-        if attempt >= self.config.delivery_max_attempts {
-            return Outcome::Final {
-                status: "failed",
-                error,
-            };
-        }
-        let factor = 2_u64.saturating_pow(attempt.saturating_sub(1).min(20));
-        let delay = self
-            .config
-            .delivery_backoff_ms
-            .saturating_mul(factor)
-            .min(self.config.delivery_backoff_max_ms);
-        Outcome::Retry {
-            at: now_ms().saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
-            error,
-        }
-    }
 
     async fn send(&self, user_id: Uuid, address: &str, items: &[EmailItem]) -> anyhow::Result<()> {
         let to: Mailbox = address

@@ -263,6 +263,13 @@ async fn thread_of(state: &AppState, caller: &Caller, id: Uuid) -> MessageResult
     Ok(message.thread_root_id.unwrap_or(message.id))
 }
 
+/// Follows or unfollows the thread a message belongs to, for the caller.
+async fn set_following(state: &AppState, caller: &Caller, id: Uuid, following: bool) -> MessageResult<StatusCode> {
+    let root = thread_of(state, caller, id).await?;
+    state.notifications.set_following(root, caller.user_id, following).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Follow the thread of a message: its replies notify the caller.
 #[utoipa::path(put, path = "/api/v1/messages/{id}/follow", tag = "notifications", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the thread's root message (or one of its replies)")),
@@ -273,12 +280,7 @@ async fn follow(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> MessageResult<StatusCode> {
-    let root = thread_of(&state, &caller, id).await?;
-    state
-        .notifications
-        .set_following(root, caller.user_id, true)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    set_following(&state, &caller, id, true).await
 }
 
 /// Stop following the thread of a message, until the caller replies in it again.
@@ -291,10 +293,5 @@ async fn unfollow(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> MessageResult<StatusCode> {
-    let root = thread_of(&state, &caller, id).await?;
-    state
-        .notifications
-        .set_following(root, caller.user_id, false)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    set_following(&state, &caller, id, false).await
 }

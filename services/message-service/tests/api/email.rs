@@ -371,29 +371,7 @@ async fn a_refused_email_is_retried_and_arrives_once(backend: Backend) {
     );
 }
 
-/// Each test on both backends (these need their own configuration, so not `on_both_backends!`).
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(echo_test_support::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(echo_test_support::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
+echo_test_support::each_backend!(
     mentions_and_dms_left_unread_are_emailed_once_batched_with_an_unsubscribe_link,
     what_is_read_before_the_delay_is_not_emailed,
     a_refused_email_is_retried_and_arrives_once,

@@ -1,6 +1,9 @@
 //! message-service's black-box tests: the whole of Echo on 127.0.0.1:0, real HTTP through the
 //! gateway, every test on SQLite and on PostgreSQL.
 
+// Helpers shared by many tests fail loudly; clippy.toml only exempts #[test] functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod channels;
 mod dms;
 mod email;

@@ -502,29 +502,7 @@ async fn subscriptions_are_validated_and_private_to_their_owner(backend: Backend
     assert_eq!(list["subscriptions"], json!([]));
 }
 
-/// Each test on both backends (these need their own configuration, so not `on_both_backends!`).
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(echo_test_support::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(echo_test_support::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
+echo_test_support::each_backend!(
     a_mention_of_someone_offline_is_pushed_to_their_browser_encrypted_and_signed,
     someone_with_a_live_connection_gets_the_event_and_no_push,
     failed_pushes_are_retried_and_delivered_once_even_across_a_restart,

@@ -1,5 +1,8 @@
 //! Black-box tests of user-service through the gateway, on SQLite and on PostgreSQL.
 
+// Helpers shared by many tests fail loudly; clippy.toml only exempts #[test] functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod auth;
 mod profile;
 mod sessions;

@@ -95,6 +95,12 @@ async fn connections_of_a_silent_replica_are_closed(backend: Backend) {
     wait_for_presence(&app, &bob, &alice, "offline").await;
 }
 
+mod replicas {
+    use super::*;
+
+    echo_test_support::each_backend!(connections_of_a_silent_replica_are_closed);
+}
+
 async fn wait_for_presence(app: &TestApp, viewer: &TestUser, user: &TestUser, expected: &str) {
     let mut seen = serde_json::Value::Null;
     for _ in 0..100 {
@@ -108,12 +114,3 @@ async fn wait_for_presence(app: &TestApp, viewer: &TestUser, user: &TestUser, ex
     panic!("presence stayed {seen}, expected {expected}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_of_a_silent_replica_are_closed_sqlite() {
-    connections_of_a_silent_replica_are_closed(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_of_a_silent_replica_are_closed_postgres() {
-    connections_of_a_silent_replica_are_closed(Backend::Postgres).await;
-}
