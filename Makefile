@@ -5,7 +5,7 @@ export npm_config_cache ?= $(HOME)/.cache/echo/npm
 DATA_DIR ?= ./data
 PORT ?= 8080
 
-.PHONY: run dev model web test test-rust test-web e2e lint fmt
+.PHONY: run dev cluster model web test test-rust test-web e2e lint fmt
 
 ## Build the web app, fetch the embedding model and run all of Echo on http://localhost:$(PORT),
 ## data in $(DATA_DIR).
@@ -38,10 +38,17 @@ test-rust: model
 test-web: frontend/node_modules/.installed
 	npm --prefix frontend test
 
-## Browser end-to-end tests against a real `echo-server up` (needs Chromium).
+## Browser end-to-end tests against a real `echo-server up`, then against the scaled topology
+## (`echo-server cluster`); needs Chromium.
 e2e: web
 	cargo build -p echo-server
 	scripts/e2e.sh
+	scripts/e2e.sh --scaled
+
+## The scaled topology on this machine: gateways on :8080 and :8081, two message-service
+## replicas, PostgreSQL and Redis from here, files in a local S3 server.
+cluster: web model
+	cargo run -p echo-server -- cluster
 
 lint:
 	cargo fmt --all --check

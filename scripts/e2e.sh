@@ -10,8 +10,16 @@
 #   ECHO_SERVER=path   the server binary (default: $CARGO_TARGET_DIR/debug/echo-server, else release)
 #   CHROMIUM_PATH=path the browser (default: /usr/bin/chromium)
 #   E2E_KEEP_DATA=1    keep the temporary data directory
+#   --scaled           run the suite against `echo-server cluster` instead (two gateways, two
+#                      message-service replicas, PostgreSQL, Redis and S3; databases dropped after)
 #   extra arguments are passed to `node --test` (e.g. --test-name-pattern=reactions)
 set -euo pipefail
+
+mode=up
+if [[ "${1:-}" == --scaled ]]; then
+  mode=cluster
+  shift
+fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -71,17 +79,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "e2e: starting $server up --port $port (data in $data_dir, log in $log)" >&2
+if [[ "$mode" == cluster ]]; then
+  command=(cluster --temporary --name "echo_e2e_$$" --port "$port")
+else
+  command=(up --port "$port")
+fi
+echo "e2e: starting $server ${command[*]} (data in $data_dir, log in $log)" >&2
 # The suite seeds a 10,000-message channel through the API as fast as it can: far beyond what a
 # person sends, so the per-user and per-channel budgets are lifted for this server only.
 ECHO_GATEWAY__RATE_LIMITS__PER_USER__REQUESTS=1000000 \
 ECHO_GATEWAY__RATE_LIMITS__POSTS_PER_CHANNEL__REQUESTS=1000000 \
-  "$server" up --data-dir "$data_dir" --port "$port" >"$log" 2>&1 &
+  "$server" --data-dir "$data_dir" "${command[@]}" >"$log" 2>&1 &
 server_pid=$!
 
 url="http://127.0.0.1:$port"
 ready=0
-for _ in $(seq 1 300); do
+for _ in $(seq 1 600); do
   if ! kill -0 "$server_pid" 2>/dev/null; then
     tail -n 40 "$log" >&2 || true
     die "echo-server exited before becoming ready"
@@ -94,7 +107,7 @@ for _ in $(seq 1 300); do
 done
 if [[ "$ready" != 1 ]]; then
   tail -n 40 "$log" >&2 || true
-  die "echo-server did not answer $url/readyz within 60 s"
+  die "echo-server did not answer $url/readyz within 120 s"
 fi
 
 echo "e2e: running the suite in frontend/e2e against $url" >&2

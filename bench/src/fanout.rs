@@ -8,6 +8,9 @@
 //!   socket yielding the frame;
 //! - throughput: a burst of messages is sent at once (Echo: 8 POSTs in flight), and deliveries per
 //!   second is members × messages over the time from the first send to the last delivery;
+//! - notifications (Echo): every message mentions the first member, so the notifier runs under the
+//!   same load; a notification's latency is from just before the POST to the `notification` frame
+//!   on that member's socket, reported for the one-at-a-time messages and for the burst;
 //! - idle memory: the server's resident set before and after N connections are opened and left idle.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,6 +51,8 @@ struct Delivery {
     latency: Summary,
     deliveries_per_sec: f64,
     dropped: usize,
+    /// Send → `notification` frame, one at a time and in the burst (Echo only).
+    notification: Option<(Summary, Summary)>,
 }
 
 pub async fn run(options: &Options) -> anyhow::Result<()> {
@@ -55,6 +60,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         "| members | server | deliveries/s | share of ceiling | latency median | latency p99 | dropped connections |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|");
+    let mut notifications = Vec::new();
     for &members in &options.members {
         let bare = delivery(Kind::Bare, members, options).await?;
         let echo = delivery(Kind::Echo, members, options).await?;
@@ -69,6 +75,22 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
                 result.dropped
             );
         }
+        notifications.extend(echo.notification.map(|n| (members, n)));
+    }
+
+    println!();
+    println!(
+        "| members | notification median, one at a time | p99 | notification median, burst | p99 |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
+    for (members, (single, burst)) in notifications {
+        println!(
+            "| {members} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+            ms(single.median),
+            ms(single.p99),
+            ms(burst.median),
+            ms(burst.p99)
+        );
     }
 
     println!();
@@ -119,23 +141,34 @@ async fn delivery(kind: Kind, members: usize, options: &Options) -> anyhow::Resu
         .await?;
     tally.wait_for(delivered_before + members * total).await?;
     let elapsed = started.elapsed();
+    if kind == Kind::Echo {
+        tally.wait_for_notifications(total).await?;
+    }
 
     for reader in readers {
         reader.abort();
     }
-    let latencies = tally.latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-    let latency = Summary::of(
-        latencies
-            .iter()
-            .filter(|(seq, _)| *seq < options.latency_messages)
-            .map(|(_, d)| *d)
-            .collect(),
-    );
+    let summary = |samples: &Mutex<Vec<(usize, Duration)>>, single: bool| -> anyhow::Result<Summary> {
+        let samples = samples.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        Ok(Summary::of(
+            samples
+                .iter()
+                .filter(|(seq, _)| (*seq < options.latency_messages) == single)
+                .map(|(_, d)| *d)
+                .collect(),
+        ))
+    };
+    let notification = if kind == Kind::Echo {
+        Some((summary(&tally.notifications, true)?, summary(&tally.notifications, false)?))
+    } else {
+        None
+    };
     Ok(Delivery {
         members,
-        latency,
+        latency: summary(&tally.latencies, true)?,
         deliveries_per_sec: (members * options.burst_messages) as f64 / elapsed.as_secs_f64(),
         dropped: tally.dropped.load(Ordering::SeqCst),
+        notification,
     })
 }
 
@@ -169,6 +202,8 @@ struct Tally {
     dropped: AtomicUsize,
     /// (message sequence number, send → receive) of every delivery.
     latencies: Mutex<Vec<(usize, Duration)>>,
+    /// (message sequence number, send → `notification` frame) of every notification.
+    notifications: Mutex<Vec<(usize, Duration)>>,
 }
 
 impl Tally {
@@ -179,6 +214,7 @@ impl Tally {
             frames: AtomicUsize::new(0),
             dropped: AtomicUsize::new(0),
             latencies: Mutex::new(Vec::new()),
+            notifications: Mutex::new(Vec::new()),
         }
     }
 
@@ -192,20 +228,38 @@ impl Tally {
         let Ok(frame) = serde_json::from_str::<Value>(frame) else {
             return;
         };
-        if frame["type"] != "message.created" {
-            return;
-        }
-        let seq = frame["data"]["message"]["text"]
+        let (text, samples) = match frame["type"].as_str() {
+            Some("message.created") => (&frame["data"]["message"]["text"], &self.latencies),
+            Some("notification") => (&frame["data"]["preview"], &self.notifications),
+            _ => return,
+        };
+        let seq = text
             .as_str()
             .and_then(|t| t.strip_prefix("fanout "))
+            .and_then(|t| t.split(' ').next())
             .and_then(|n| n.parse::<usize>().ok());
-        let Some(sent) = seq.and_then(|seq| Some((seq, *self.sent.get(seq)?.get()?))) else {
+        let Some((seq, sent)) = seq.and_then(|seq| Some((seq, *self.sent.get(seq)?.get()?))) else {
             return;
         };
-        if let Ok(mut latencies) = self.latencies.lock() {
-            latencies.push((sent.0, received.duration_since(sent.1)));
+        if let Ok(mut samples) = samples.lock() {
+            samples.push((seq, received.duration_since(sent)));
         }
-        self.delivered.fetch_add(1, Ordering::SeqCst);
+        if frame["type"] == "message.created" {
+            self.delivered.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Waits until `count` notifications have arrived.
+    async fn wait_for_notifications(&self, count: usize) -> anyhow::Result<()> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let arrived = self.notifications.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.len();
+            if arrived >= count {
+                return Ok(());
+            }
+            anyhow::ensure!(Instant::now() < deadline, "notifications stalled at {arrived} of {count}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Waits until `count` deliveries have arrived.
@@ -246,6 +300,8 @@ enum Target {
         tokens: Vec<String>,
         sender: String,
         channel: Uuid,
+        /// Every message mentions the first member (`<@id>`), so it is notified of each.
+        mention: String,
     },
     Bare {
         url: String,
@@ -268,7 +324,7 @@ impl Target {
             });
         }
         let http = reqwest::Client::new();
-        let sender = register(&http, base, "sender").await?;
+        let (sender, _) = register(&http, base, "sender").await?;
         let workspace = call(
             &http,
             base,
@@ -304,11 +360,11 @@ impl Target {
         )
         .await?;
         let code = invite["code"].as_str().context("no invite code")?.to_owned();
-        let tokens = stream::iter(0..members)
+        let members: Vec<(String, String)> = stream::iter(0..members)
             .map(|i| {
                 let (http, code) = (&http, &code);
                 async move {
-                    let token = register(http, base, &format!("member{i}")).await?;
+                    let (token, id) = register(http, base, &format!("member{i}")).await?;
                     if in_channel {
                         call(
                             http,
@@ -320,18 +376,20 @@ impl Target {
                         )
                         .await?;
                     }
-                    anyhow::Ok(token)
+                    anyhow::Ok((token, id))
                 }
             })
-            .buffer_unordered(SETUP_CONCURRENCY)
+            .buffered(SETUP_CONCURRENCY)
             .try_collect()
             .await?;
+        let mention = members.first().map(|(_, id)| format!("<@{id}>")).unwrap_or_default();
         Ok(Target::Echo {
             http,
             base: base.to_owned(),
-            tokens,
+            tokens: members.into_iter().map(|(token, _)| token).collect(),
             sender,
             channel,
+            mention,
         })
     }
 
@@ -397,8 +455,10 @@ impl Target {
                 base,
                 sender,
                 channel,
+                mention,
                 ..
             } => {
+                let text = format!("{text} {mention}");
                 call(
                     http,
                     base,
@@ -414,13 +474,15 @@ impl Target {
     }
 }
 
-async fn register(http: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<String> {
+/// A new account's access token and user id.
+async fn register(http: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<(String, String)> {
     let body = json!({"email": format!("{name}@bench.test"), "password": "a long benchmark password", "display_name": name});
     let session = call(http, base, "", "POST", "/api/v1/auth/register", body).await?;
-    Ok(session["access_token"]
-        .as_str()
-        .context("no access token")?
-        .to_owned())
+    let field = |pointer: &str| session.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
+    Ok((
+        field("/access_token").context("no access token")?,
+        field("/user/id").context("no user id")?,
+    ))
 }
 
 /// One API call; a non-2xx answer is an error carrying the body.

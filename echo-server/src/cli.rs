@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::ai::{self, AiCommand};
+use crate::commands::cluster::{self, ClusterArgs};
 use crate::commands::events::{self, EventsCommand};
 use crate::config::{EchoConfig, Overrides, absolute};
 use crate::system::{self, ServiceName, System};
@@ -51,6 +52,9 @@ enum Command {
         #[arg(long, short = 'p')]
         port: Option<u16>,
     },
+    /// Run the scaled topology on this machine (development, tests): each service a process of
+    /// its own on PostgreSQL, Redis and a local S3 server, gateways and message-service replicated.
+    Cluster(ClusterArgs),
     /// Create or upgrade every service's database schema, then exit.
     Migrate,
     /// Manage the keys that sign access tokens.
@@ -106,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve(config, service).await
         }
+        Command::Cluster(args) => cluster::run(&config, args).await,
         Command::Migrate => migrate(config).await,
         Command::Events(command) => events::run(&config, command).await,
         Command::Ai(command) => ai::run(&config, command).await,

@@ -187,5 +187,5 @@ pub fn openapi(parts: impl IntoIterator<Item = OpenApi>) -> OpenApi {
 
 /// The API description without running the services: each service's routes as they declare them.
 fn service_api_docs() -> [OpenApi; 3] {
-    [user_service::http::router().split_for_parts().1, message_service::http::router().split_for_parts().1, ai_service::openapi()]
+    [user_service::http::router().split_for_parts().1, message_service::openapi(), ai_service::openapi()]
 }

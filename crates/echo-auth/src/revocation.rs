@@ -44,22 +44,28 @@ impl Revocations for MemoryRevocations {
 }
 
 /// Shared by replicas (scaled mode): one key per revoked session, expiring by itself.
+///
+/// While Redis cannot be reached, the revocations this process has seen (its own, and those it
+/// read from Redis) still hold and other sessions are let through: access tokens live minutes, and
+/// a Redis restart should not take every authenticated request down with it.
 pub struct RedisRevocations {
     conn: ConnectionManager,
     prefix: String,
+    seen: MemoryRevocations,
 }
 
 impl RedisRevocations {
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url).context("parsing the Redis URL")?;
         let conn = ConnectionManager::new(client).await.context("connecting to Redis")?;
-        Ok(Self { conn, prefix: format!("{prefix}:revoked:") })
+        Ok(Self { conn, prefix: format!("{prefix}:revoked:"), seen: MemoryRevocations::default() })
     }
 }
 
 #[async_trait]
 impl Revocations for RedisRevocations {
     async fn revoke(&self, session: Uuid, ttl: Duration) -> anyhow::Result<()> {
+        self.seen.revoke(session, ttl).await?;
         let mut conn = self.conn.clone();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let _: () = conn.pset_ex(format!("{}{session}", self.prefix), 1u8, millis).await.context("recording a revocation")?;
@@ -68,6 +74,19 @@ impl Revocations for RedisRevocations {
 
     async fn is_revoked(&self, session: Uuid) -> anyhow::Result<bool> {
         let mut conn = self.conn.clone();
-        conn.exists(format!("{}{session}", self.prefix)).await.context("checking a revocation")
+        let key = format!("{}{session}", self.prefix);
+        match conn.exists::<_, bool>(&key).await {
+            Ok(false) => Ok(false),
+            Ok(true) => {
+                let ttl: i64 = conn.pttl(&key).await.unwrap_or(0);
+                let ttl = Duration::from_millis(u64::try_from(ttl).unwrap_or(60_000));
+                self.seen.revoke(session, ttl).await?;
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis unreachable; checking revocations seen by this process only");
+                self.seen.is_revoked(session).await
+            }
+        }
     }
 }

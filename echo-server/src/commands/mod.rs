@@ -1,4 +1,5 @@
 //! Maintenance commands beside the servers.
 
 pub mod ai;
+pub mod cluster;
 pub mod events;

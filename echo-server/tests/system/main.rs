@@ -8,5 +8,6 @@
 mod ai_reindex;
 mod cli;
 mod deploy;
+mod failures;
 mod scaled;
 mod topology;

@@ -65,6 +65,13 @@ async fn the_auth_flow_works_across_separate_processes() {
     assert_eq!(via_gateway.status(), StatusCode::UNAUTHORIZED);
     let direct = http.get(format!("{}/api/v1/workspaces", topo.messages_urls[0])).bearer_auth(fresh_token).send().await.unwrap();
     assert_eq!(direct.status(), StatusCode::UNAUTHORIZED);
+
+    // The gateway in front of remote replicas documents every service's routes.
+    let doc: serde_json::Value = http.get(format!("{gw}/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for path in ["/api/v1/auth/login", "/api/v1/channels/{ch}/messages", "/api/v1/files", "/api/v1/workspaces/{ws}/search",
+        "/api/v1/realtime/tickets", "/api/v1/notifications", "/api/v1/ai/search"] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
-//! Starts a scaled topology from the real binary: users ×1, messages ×N, ai ×1 and a gateway, on
-//! fresh PostgreSQL databases and a Redis key prefix of their own.
+//! A scaled topology from the real binary: `echo-server cluster` (users ×1, messages ×N, ai ×1,
+//! a gateway and an S3 server) on fresh PostgreSQL databases and Redis keys of its own, dropped
+//! when the topology is.
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -12,90 +13,72 @@ use tokio_tungstenite::tungstenite::Message;
 pub struct Topology {
     pub gateway_url: String,
     pub messages_urls: Vec<String>,
-    children: Vec<Child>,
+    /// Process ids of the message-service replicas, in `messages_urls` order.
+    pub messages_pids: Vec<i32>,
+    cluster: Child,
     _dir: tempfile::TempDir,
 }
 
 impl Drop for Topology {
     fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
+        // SIGTERM lets the cluster stop its children and drop its databases.
+        if let Ok(pid) = i32::try_from(self.cluster.id()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
         }
+        let _ = self.cluster.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Topology {
+    /// On the PostgreSQL and Redis of this machine.
     pub async fn start(message_replicas: usize) -> Topology {
+        Self::start_on(message_replicas, "postgres://postgres@127.0.0.1:5432", "redis://127.0.0.1:6379").await
+    }
+
+    pub async fn start_on(message_replicas: usize, postgres: &str, redis: &str) -> Topology {
         let dir = tempfile::tempdir().unwrap();
-        let stamp = uuid::Uuid::new_v4().simple().to_string();
-        let dbs = ["users", "messages", "ai"].map(|s| format!("echo_t_{}_{}_{s}", now_secs(), &stamp[..12]));
-        create_databases(&dbs).await;
-        let pg = |name: &str| format!("postgres://postgres@127.0.0.1:5432/{name}");
-        let users_port = free_port();
-        let ai_port = free_port();
-        let message_ports: Vec<u16> = (0..message_replicas).map(|_| free_port()).collect();
-        let gateway_port = free_port();
-        let url = |p: u16| format!("http://127.0.0.1:{p}");
-        let list = |urls: Vec<String>| urls.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ");
-        let config = format!(
-            "bind = \"127.0.0.1\"\nredis_url = \"redis://127.0.0.1:6379\"\n\
-             [bus]\nurl = \"redis://127.0.0.1:6379\"\nstream_prefix = \"echo_t_{stamp}\"\n\
-             [users]\ndatabase_url = \"{}\"\n[users.argon2]\nmemory_kib = 1024\niterations = 1\n\
-             [messages]\ndatabase_url = \"{}\"\n[ai]\ndatabase_url = \"{}\"\n\
-             [gateway.upstreams]\nusers = [\"{}\"]\nmessages = [{}]\nai = [\"{}\"]\n",
-            pg(&dbs[0]),
-            pg(&dbs[1]),
-            pg(&dbs[2]),
-            url(users_port),
-            list(message_ports.iter().map(|p| url(*p)).collect()),
-            url(ai_port),
-        );
-        let config_path = dir.path().join("echo.toml");
-        std::fs::write(&config_path, config).unwrap();
-
-        let mut children = vec![spawn("users", users_port, &config_path, dir.path())];
-        wait_ready(&url(users_port)).await;
-        for port in &message_ports {
-            children.push(spawn("messages", *port, &config_path, dir.path()));
+        let name = format!("echo_t_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        let mut cluster = Command::new(env!("CARGO_BIN_EXE_echo-server"))
+            .args(["--data-dir", dir.path().to_str().unwrap(), "cluster", "--temporary", "--port", "0", "--gateways", "1"])
+            .args(["--messages", &message_replicas.to_string(), "--name", &name, "--postgres", postgres, "--redis", redis])
+            .env("ECHO_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting echo-server cluster");
+        let stdout = cluster.stdout.take().unwrap();
+        // The listing after "is ready": `  label  url  pid N` per process.
+        let listing = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut ready = false;
+            let mut members = Vec::new();
+            for line in lines.by_ref() {
+                let line = line.unwrap();
+                if line.contains("is ready") {
+                    ready = true;
+                } else if ready && line.starts_with("Open ") {
+                    break;
+                } else if ready {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    if let [label, url, "pid", pid] = fields[..] {
+                        members.push((label.to_owned(), url.to_owned(), pid.parse::<i32>().unwrap()));
+                    }
+                }
+            }
+            // Keep draining so the cluster never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            members
+        });
+        let members = tokio::time::timeout(Duration::from_secs(120), listing).await.expect("the cluster started in time").unwrap();
+        let of = |prefix: &str| members.iter().filter(|(label, _, _)| label.starts_with(prefix)).collect::<Vec<_>>();
+        assert_eq!(of("messages#").len(), message_replicas, "{members:?}");
+        Topology {
+            gateway_url: of("gateway#")[0].1.clone(),
+            messages_urls: of("messages#").iter().map(|m| m.1.clone()).collect(),
+            messages_pids: of("messages#").iter().map(|m| m.2).collect(),
+            cluster,
+            _dir: dir,
         }
-        children.push(spawn("ai", ai_port, &config_path, dir.path()));
-        children.push(spawn("gateway", gateway_port, &config_path, dir.path()));
-        for port in message_ports.iter().chain([&ai_port, &gateway_port]) {
-            wait_ready(&url(*port)).await;
-        }
-        Topology { gateway_url: url(gateway_port), messages_urls: message_ports.iter().map(|p| url(*p)).collect(), children, _dir: dir }
     }
-}
-
-fn spawn(service: &str, port: u16, config: &std::path::Path, dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_echo-server"))
-        .args(["--config", config.to_str().unwrap(), "--data-dir", dir.to_str().unwrap(), "serve", service, "--port", &port.to_string()])
-        .env("ECHO_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {service}: {e}"))
-}
-
-async fn wait_ready(base: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
-            && r.status().is_success()
-        {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{base} never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 pub async fn create_databases(names: &[String]) {
@@ -128,9 +111,17 @@ impl Client {
     }
 
     pub async fn post(&self, user: &User, path: &str, body: Value) -> Value {
-        let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(&user.token).json(&body).send().await.unwrap();
-        assert!(response.status().is_success(), "POST {path}: {}", response.status());
-        response.json().await.unwrap()
+        let (status, body) = self.try_post(user, path, body).await.unwrap();
+        assert!(status.is_success(), "POST {path}: {status} {body}");
+        body
+    }
+
+    /// The status and body of a POST, or the transport error (a process gone mid-request).
+    pub async fn try_post(&self, user: &User, path: &str, body: Value) -> reqwest::Result<(reqwest::StatusCode, Value)> {
+        let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(&user.token).json(&body).send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
     pub async fn get(&self, user: &User, path: &str) -> Value {
@@ -145,20 +136,34 @@ pub struct Socket {
 impl Socket {
     /// Opens the WebSocket on `base` (a replica or the gateway), with a ticket issued there.
     pub async fn connect(base: &str, user: &User, cursor: Option<&str>) -> Socket {
-        let ticket = Client::new(base).post(user, "/api/v1/realtime/tickets", json!({})).await;
-        let mut url = format!("{}/api/v1/realtime?ticket={}", base.replacen("http", "ws", 1), ticket["ticket"].as_str().unwrap());
+        Self::try_connect(base, user, cursor).await.unwrap()
+    }
+
+    pub async fn try_connect(base: &str, user: &User, cursor: Option<&str>) -> anyhow::Result<Socket> {
+        let (status, ticket) = Client::new(base).try_post(user, "/api/v1/realtime/tickets", json!({})).await?;
+        anyhow::ensure!(status.is_success(), "ticket: {status} {ticket}");
+        let mut url = format!("{}/api/v1/realtime?ticket={}", base.replacen("http", "ws", 1), ticket["ticket"].as_str().unwrap_or_default());
         if let Some(c) = cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let (inner, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        Socket { inner }
+        let (inner, _) = tokio_tungstenite::connect_async(url).await?;
+        Ok(Socket { inner })
     }
 
     pub async fn next(&mut self, timeout: Duration) -> Value {
+        self.try_next(timeout).await.expect("a frame in time")
+    }
+
+    /// The next JSON frame; an error when none came within `timeout` or the socket closed.
+    pub async fn try_next(&mut self, timeout: Duration) -> anyhow::Result<Value> {
         loop {
-            let message = tokio::time::timeout(timeout, self.inner.next()).await.expect("a frame in time").unwrap().unwrap();
-            if let Message::Text(text) = message {
-                return serde_json::from_str(&text).unwrap();
+            let message = tokio::time::timeout(timeout, self.inner.next())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("socket closed"))??;
+            match message {
+                Message::Text(text) => return Ok(serde_json::from_str(&text)?),
+                Message::Close(frame) => anyhow::bail!("socket closed: {frame:?}"),
+                _ => {}
             }
         }
     }

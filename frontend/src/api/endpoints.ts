@@ -4,6 +4,7 @@ import type {
   AskResponse,
   AuthResponse,
   Channel,
+  ChannelNotificationSettings,
   Id,
   Invite,
   Message,
@@ -80,7 +81,9 @@ export const channelsApi = {
   pins: (ch: Id) => api.request<PinsResponse>('GET', `/api/v1/channels/${enc(ch)}/pins`),
   pin: (ch: Id, messageId: Id) => api.request<void>('PUT', `/api/v1/channels/${enc(ch)}/pins/${enc(messageId)}`),
   unpin: (ch: Id, messageId: Id) => api.request<void>('DELETE', `/api/v1/channels/${enc(ch)}/pins/${enc(messageId)}`),
-  notificationSettings: (ch: Id, body: { level?: string; muted?: boolean }) =>
+  notificationSettings: (ch: Id) =>
+    api.request<ChannelNotificationSettings>('GET', `/api/v1/channels/${enc(ch)}/notification-settings`),
+  setNotificationSettings: (ch: Id, body: Partial<ChannelNotificationSettings>) =>
     api.request<void>('PUT', `/api/v1/channels/${enc(ch)}/notification-settings`, body),
 };
 

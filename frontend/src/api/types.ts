@@ -175,6 +175,12 @@ export interface NotificationPreferences {
 export type Theme = 'light' | 'dark' | 'system';
 export type NotificationLevel = 'all' | 'mentions' | 'nothing';
 
+/** A member's notification settings for one channel; `default` follows their own level. */
+export interface ChannelNotificationSettings {
+  level: 'default' | NotificationLevel;
+  muted: boolean;
+}
+
 export interface Preferences {
   theme?: Theme;
   notification_level?: NotificationLevel;

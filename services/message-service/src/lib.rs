@@ -167,12 +167,7 @@ impl MessageService {
 
     /// The routes, and their OpenAPI description.
     pub fn router(&self) -> (Router, OpenApi) {
-        let (router, openapi) = http::router()
-            .merge(files::http::router(self.state.config.files.max_bytes))
-            .merge(search::http::router())
-            .merge(realtime::router())
-            .merge(notifications::router())
-            .split_for_parts();
+        let (router, openapi) = routes(self.state.config.files.max_bytes).split_for_parts();
         (router.with_state(self.state.clone()), openapi)
     }
 
@@ -237,4 +232,18 @@ fn consumer_name() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .map_or_else(|| "messages-1".to_owned(), |h| format!("messages-{h}"))
+}
+
+/// Every route of the service; `max_file_bytes` bounds upload bodies.
+fn routes(max_file_bytes: u64) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    http::router()
+        .merge(files::http::router(max_file_bytes))
+        .merge(search::http::router())
+        .merge(realtime::router())
+        .merge(notifications::router())
+}
+
+/// The OpenAPI description of every route, for a gateway in front of remote replicas.
+pub fn openapi() -> OpenApi {
+    routes(config::FilesConfig::default().max_bytes).split_for_parts().1
 }

@@ -7,6 +7,7 @@ import { activeIds, useUi } from '../../stores/ui';
 import { useUsers } from '../../stores/users';
 import { useWorkspaces } from '../../stores/workspaces';
 import { Avatar } from '../ui/Avatar';
+import { ChannelNotifications } from './ChannelNotifications';
 import { PanelFrame } from './RightPanel';
 
 export function DetailsPanel() {
@@ -71,6 +72,7 @@ export function DetailsPanel() {
           {message && <p className="mt-2 text-xs text-zinc-600 dark:text-zinc-400" role="status">{message}</p>}
         </form>
       )}
+      {channel.is_member !== false && <ChannelNotifications channelId={channelId} />}
       <h3 className="px-4 pt-3 text-sm font-semibold">Members {members ? `(${members.length})` : ''}</h3>
       <ul role="list" className="py-2" data-testid="member-list">
         {(members ?? []).map((id) => {

@@ -1,6 +1,8 @@
 //! Replicas of one service over HTTP: round-robin over the healthy ones, health-checked in the
-//! background, idempotent requests retried on another replica when one cannot be reached, and
-//! WebSocket upgrades spliced through.
+//! background, and WebSocket upgrades spliced through. A request is tried on another replica when
+//! one cannot be reached: any request whose connection was refused (it never arrived, so nothing
+//! can have happened twice), idempotent ones after any transport error. A refused connection also
+//! takes the replica out of rotation at once, without waiting for the next health check.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,7 +18,7 @@ use futures::TryStreamExt;
 use hyper_util::rt::TokioIo;
 use tokio_util::sync::CancellationToken;
 
-/// Bodies of idempotent requests up to this size are kept so the request can be retried.
+/// Request bodies up to this size are kept so the request can be retried.
 const RETRYABLE_BODY: usize = 1024 * 1024;
 
 struct Replica {
@@ -83,7 +85,7 @@ impl Replicas {
     pub async fn forward(&self, request: Request) -> Response {
         let order = self.order();
         if is_upgrade(request.headers()) {
-            return self.splice_upgrade(order[0], request).await;
+            return self.splice_upgrade(&order, request).await;
         }
         let (parts, body) = request.into_parts();
         let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
@@ -93,7 +95,7 @@ impl Replicas {
             .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
             .is_some_and(|len| len <= RETRYABLE_BODY);
 
-        if idempotent && (small || parts.method == Method::GET || parts.method == Method::HEAD) {
+        if small || parts.method == Method::GET || parts.method == Method::HEAD {
             let bytes = match axum::body::to_bytes(body, RETRYABLE_BODY).await {
                 Ok(bytes) => bytes,
                 Err(_) => return error_response(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "request body too large"),
@@ -101,7 +103,14 @@ impl Replicas {
             for (attempt, &i) in order.iter().enumerate() {
                 match self.send(i, &parts, reqwest::Body::from(bytes.clone())).await {
                     Ok(response) => return response,
-                    Err(e) => tracing::warn!(service = self.name, attempt, error = %e, "replica unreachable; trying another"),
+                    Err(e) if e.is_connect() || idempotent => {
+                        self.note_failure(i, &e);
+                        tracing::warn!(service = self.name, attempt, error = %e, "replica unreachable; trying another");
+                    }
+                    Err(e) => {
+                        tracing::warn!(service = self.name, error = %e, "replica failed mid-request; not retried");
+                        return self.unavailable();
+                    }
                 }
             }
             return self.unavailable();
@@ -110,9 +119,17 @@ impl Replicas {
         match self.send(order[0], &parts, reqwest::Body::wrap_stream(stream)).await {
             Ok(response) => response,
             Err(e) => {
+                self.note_failure(order[0], &e);
                 tracing::warn!(service = self.name, error = %e, "replica unreachable");
                 self.unavailable()
             }
+        }
+    }
+
+    /// A refused connection means the replica is down: out of rotation until a health check passes.
+    fn note_failure(&self, i: usize, error: &reqwest::Error) {
+        if error.is_connect() && self.replicas[i].healthy.swap(false, Ordering::Relaxed) {
+            tracing::warn!(service = self.name, replica = %self.replicas[i].base, "replica refused a connection; out of rotation");
         }
     }
 
@@ -134,25 +151,37 @@ impl Replicas {
         Ok(response.body(body).unwrap_or_else(|_| self.unavailable()))
     }
 
-    /// Forwards a WebSocket handshake and, on `101`, joins the two upgraded connections.
-    async fn splice_upgrade(&self, i: usize, mut request: Request) -> Response {
+    /// Forwards a WebSocket handshake (to the next replica when one refuses the connection) and,
+    /// on `101`, joins the two upgraded connections.
+    async fn splice_upgrade(&self, order: &[usize], mut request: Request) -> Response {
         let Some(client_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
             return error_response(StatusCode::BAD_REQUEST, "bad_upgrade", "connection cannot be upgraded");
         };
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        let url = format!("{}{}", self.replicas[i].base, path);
         let mut headers = forwarded_headers(request.headers());
         for name in [header::CONNECTION, header::UPGRADE] {
             if let Some(value) = request.headers().get(&name) {
                 headers.insert(name, value.clone());
             }
         }
-        let upstream = match self.client.get(url).headers(headers).send().await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(service = self.name, error = %e, "replica unreachable for upgrade");
-                return self.unavailable();
+        let mut reached = None;
+        for &i in order {
+            let url = format!("{}{}", self.replicas[i].base, path);
+            match self.client.get(url).headers(headers.clone()).send().await {
+                Ok(r) => {
+                    reached = Some(r);
+                    break;
+                }
+                Err(e) if e.is_connect() => self.note_failure(i, &e),
+                Err(e) => {
+                    tracing::warn!(service = self.name, error = %e, "replica failed during an upgrade");
+                    break;
+                }
             }
+        }
+        let Some(upstream) = reached else {
+            tracing::warn!(service = self.name, "no replica reachable for an upgrade");
+            return self.unavailable();
         };
         let status = upstream.status();
         let mut response = Response::builder().status(status);
@@ -221,4 +250,61 @@ fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
     }
     out.remove("keep-alive");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::AtomicUsize;
+
+    use axum::routing::post;
+
+    use super::*;
+
+    /// A replica that counts the POSTs it receives.
+    async fn counting_replica(count: Arc<AtomicUsize>) -> String {
+        let app = axum::Router::new().route(
+            "/echo",
+            post(move |body: String| async move {
+                count.fetch_add(1, Ordering::SeqCst);
+                body
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    fn refused_url() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    }
+
+    fn post_request(body: &'static str) -> Request {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/echo")
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_post_refused_by_a_dead_replica_goes_to_a_live_one_once_and_the_dead_one_leaves_rotation() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let live = counting_replica(count.clone()).await;
+        let replicas = Replicas::new("test", &[refused_url(), live]).unwrap();
+
+        for round in 0..4 {
+            let response = replicas.forward(post_request("hello")).await;
+            assert_eq!(response.status(), StatusCode::OK, "round {round}");
+            let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+            assert_eq!(&body[..], b"hello");
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 4, "each POST arrived exactly once");
+        assert!(!replicas.replicas[0].healthy.load(Ordering::Relaxed), "the dead replica left rotation");
+        assert!(replicas.replicas[1].healthy.load(Ordering::Relaxed));
+    }
 }

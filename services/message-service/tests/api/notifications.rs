@@ -478,6 +478,31 @@ on_both_backends! {
         assert_eq!(next["data"]["message_id"], sentinel["id"], "no second frame for the first message");
         assert!(bob_socket.next_of("notification", Duration::from_millis(500)).await.is_err());
     }
+
+    async fn a_burst_of_mentions_arrives_as_one_frame_each(app: TestApp) {
+        let (alice, bob, carol, _ws, general) = team(&app).await;
+        let mut bob_socket = WsClient::connect(&app, &bob, None).await.unwrap();
+        bob_socket.next(WAIT).await.unwrap();
+
+        let posts = (0..40).map(|i| {
+            let author = if i % 2 == 0 { &alice } else { &carol };
+            let text = format!("{} burst {i}", mention(&bob));
+            let (app, general) = (&app, &general);
+            async move { post(app, author, general, &text).await }
+        });
+        let mut expected: Vec<String> = futures::future::join_all(posts).await.iter().map(id).collect();
+
+        let mut received = Vec::new();
+        while received.len() < expected.len() {
+            let frame = bob_socket.next_of("notification", WAIT).await
+                .unwrap_or_else(|e| panic!("{} of {} notifications arrived: {e}", received.len(), expected.len()));
+            received.push(frame["data"]["message_id"].as_str().unwrap().to_owned());
+        }
+        assert!(bob_socket.next_of("notification", Duration::from_millis(500)).await.is_err(), "no extra frame");
+        expected.sort();
+        received.sort();
+        assert_eq!(received, expected);
+    }
 }
 
 /// Notification latency, message accepted (its 201) → `notification` frame on the recipient's
