@@ -1,5 +1,7 @@
 //! The one error type handlers return. Client errors carry their status, code and message;
-//! infrastructure failures become an opaque 500 whose whole cause chain is logged, never shown.
+//! infrastructure failures become an opaque 500 whose whole cause chain is logged, never shown —
+//! or a 503 with `Retry-After` when the cause is a dependency out of reach (a database or Redis
+//! restarting), which a client should simply retry.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -127,10 +129,55 @@ impl IntoResponse for ApiError {
                 }
                 response
             }
+            Self::Internal(error) if is_unavailable(&error) => {
+                tracing::warn!(error = format!("{error:#}"), "request failed: a dependency is unavailable");
+                let mut response =
+                    error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "temporarily unavailable; retry shortly");
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+                response
+            }
             Self::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");
                 error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
             }
         }
+    }
+}
+
+/// Whether a failure is a dependency out of reach rather than a bug: a database connection that
+/// cannot be had or was cut (PostgreSQL classes 08 and 57: connection exceptions, shutdowns), or a
+/// refused or broken connection anywhere.
+fn is_unavailable(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind;
+    error.chain().any(|cause| {
+        if let Some(e) = cause.downcast_ref::<sqlx::Error>() {
+            return match e {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
+                _ => false,
+            };
+        }
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| {
+            matches!(
+                e.kind(),
+                ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::NotConnected | ErrorKind::BrokenPipe
+            )
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_to_retry_and_a_bug_stays_a_500() {
+        let unreachable = ApiError::Internal(anyhow::Error::new(sqlx::Error::PoolTimedOut).context("message store"));
+        let response = unreachable.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"1"[..]));
+
+        let bug = ApiError::Internal(anyhow::Error::new(sqlx::Error::RowNotFound).context("message store"));
+        assert_eq!(bug.into_response().status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
