@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use async_trait::async_trait;
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use uuid::Uuid;
 
 #[async_trait]
@@ -57,7 +57,14 @@ pub struct RedisRevocations {
 impl RedisRevocations {
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url).context("parsing the Redis URL")?;
-        let conn = ConnectionManager::new(client).await.context("connecting to Redis")?;
+        // On every request's path: when Redis is down, answer within a fraction of a second (the
+        // caller falls back) rather than after the default reconnect backoff.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(300)))
+            .set_response_timeout(Some(Duration::from_millis(300)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(100));
+        let conn = ConnectionManager::new_lazy_with_config(client, config).context("connecting to Redis")?;
         Ok(Self { conn, prefix: format!("{prefix}:revoked:"), seen: MemoryRevocations::default() })
     }
 }
