@@ -144,8 +144,10 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
 }
 
 /// Verifies the caller's access token unless the path authenticates by other means. A bearer
-/// token that is not a JWT (a bot or API token) is left to message-service, the only service
-/// that accepts those.
+/// token that is not a JWT (a bot or personal API token) is left to message-service, which
+/// stores those tokens and checks them on every request, so that revoking one takes effect at
+/// once (see message-service's `integrations::auth` for the trade-off); the gateway rate-limits
+/// them per token. The other services accept only access tokens.
 async fn authenticate(gateway: &Gateway, service: Service, request: &mut Request) -> Result<(), ApiError> {
     if routes::is_public(request.method(), request.uri().path()) {
         return Ok(());
