@@ -201,7 +201,11 @@ async fn require_admin(state: &AppState, ws: Uuid, user_id: Uuid) -> MessageResu
 }
 
 fn name(raw: &str) -> MessageResult<String> {
-    Ok(ShortText::parse("name", raw, MAX_NAME)?.into_inner())
+    let name = ShortText::parse("name", raw, MAX_NAME)?.into_inner();
+    if name.is_empty() {
+        return Err(Invalid::new("name", "must not be empty").into());
+    }
+    Ok(name)
 }
 
 fn parse_scopes(requested: Option<&[String]>) -> MessageResult<String> {
