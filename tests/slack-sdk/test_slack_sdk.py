@@ -147,6 +147,12 @@ class SlackClientsAgainstEcho(unittest.TestCase):
         def answer(event, say):
             say(text=f"hello <@{event['user']}>, you said: {event['text']}", thread_ts=event["ts"])
 
+        # The other events of its channels arrive too; this app has nothing to say about them.
+        @app.event("message")
+        @app.event("member_joined_channel")
+        def ignore(ack):
+            ack()
+
         port = free_port()
         threading.Thread(target=app.start, kwargs={"port": port, "http_server_logger_enabled": False}, daemon=True).start()
         url = f"http://127.0.0.1:{port}/slack/events"
