@@ -74,7 +74,7 @@ url="http://127.0.0.1:$port"
 ready=0
 for _ in $(seq 1 300); do
   kill -0 "$server_pid" 2>/dev/null || die "echo-server exited before becoming ready"
-  if curl -fsS -o /dev/null --max-time 2 "$url/readyz"; then
+  if curl -fsS -o /dev/null --max-time 2 "$url/readyz" 2>/dev/null; then
     ready=1
     break
   fi
