@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::commands::ai::{self, AiCommand};
 use crate::commands::events::{self, EventsCommand};
+use crate::commands::import::{self, ImportCommand};
 use crate::config::{EchoConfig, Overrides, absolute};
 use crate::system::{self, ServiceName, System};
 
@@ -62,6 +63,9 @@ enum Command {
     /// The AI features' embedding model.
     #[command(subcommand)]
     Ai(AiCommand),
+    /// Bring history in from another chat system (a Slack export).
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(config).await,
         Command::Events(command) => events::run(&config, command).await,
         Command::Ai(command) => ai::run(&config, command).await,
+        Command::Import(command) => import::run(&config, command).await,
         Command::Keys(KeysCommand::Rotate) => {
             let kid = user_service::rotate_signing_key(&config.users).await?;
             println!("new signing key {kid} is now current; tokens signed by the previous key verify until they expire");

@@ -34,7 +34,7 @@ struct Connection {
 
 #[derive(Deserialize)]
 struct BotCreated {
-    /// `bot` or `webhook`.
+    /// `bot`, `webhook`, or `imported` (a person from a Slack import who has no account).
     kind: String,
     bot_id: Uuid,
     user_id: Uuid,
@@ -80,6 +80,8 @@ impl EventHandler for Projections {
                     email: format!("{}-{}@integrations.invalid", b.kind, b.bot_id.simple()),
                     password_hash: String::new(),
                     display_name: b.name,
+                    // Placeholders of imported people too: `is_bot` is what keeps an account
+                    // without a password out of sign-in.
                     is_bot: true,
                     now,
                 };

@@ -226,8 +226,10 @@ impl BotEvents {
         if let Some(author_bot) = store.bot_by_user(m.author_id).await? {
             event["bot_id"] = json!(author_bot.id);
         }
+        // Messages from before the bot (an import of history) are not news to it.
+        let created = chrono::DateTime::parse_from_rfc3339(&m.created_at).map_or(occurred, |t| t.timestamp_millis());
         let mut out = Vec::new();
-        for bot in bots.iter().filter(|b| b.user_id != m.author_id) {
+        for bot in bots.iter().filter(|b| b.user_id != m.author_id && b.created_at <= created) {
             let member = self.is_member(m.channel_id, bot.user_id).await?;
             if member {
                 out.push(Self::envelope(bot, format!("Ev{}M", id.simple()), occurred, event.clone()));

@@ -6,11 +6,13 @@
 //! - [`http`]: the Echo API of bots, personal tokens and webhooks; [`webhooks`]: `POST /hooks/…`;
 //! - [`slack`]: the Web API under `/slack/api/{method}`;
 //! - [`events`]: the Events API, fed from the bus through a consumer group, signed and retried;
+//! - [`import`]: importing a Slack export (`echo-server import slack`);
 //! - [`store`]: the storage trait, with its SQL written once for both backends in `sql`.
 
 pub mod auth;
 pub mod events;
 pub mod http;
+pub mod import;
 pub mod scopes;
 pub mod slack;
 mod sql;

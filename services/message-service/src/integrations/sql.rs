@@ -382,6 +382,50 @@ macro_rules! impl_integration_store {
             }
 
             #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id))]
+            async fn import_user(&self, workspace_id: uuid::Uuid, slack_key: &str) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
+                Ok(sqlx::query_scalar("SELECT user_id FROM slack_import_users WHERE workspace_id = $1 AND slack_key = $2")
+                    .bind(workspace_id)
+                    .bind(slack_key)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, user_id = %user_id))]
+            async fn create_import_user(
+                &self,
+                workspace_id: uuid::Uuid,
+                slack_key: &str,
+                user_id: uuid::Uuid,
+                name: &str,
+                now: i64,
+                events: &[echo_events::Envelope],
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("INSERT INTO slack_import_users (workspace_id, slack_key, user_id, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(workspace_id)
+                    .bind(slack_key)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::add_user(&mut tx, workspace_id, user_id, name, now).await?;
+                $enqueue(&mut *tx, events).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id))]
+            async fn channel_by_name(&self, workspace_id: uuid::Uuid, name: &str) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT id FROM channels WHERE workspace_id = $1 AND name = $2 AND kind IN ('public', 'private')",
+                )
+                .bind(workspace_id)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id))]
             async fn subscribed_bots(
                 &self,
                 workspace_id: uuid::Uuid,

@@ -155,6 +155,21 @@ pub trait IntegrationStore: Send + Sync + 'static {
     /// Forgets an upload (completed or abandoned).
     async fn delete_upload(&self, id: Uuid) -> StoreResult<()>;
 
+    /// The Echo user a Slack user (or `bot:` id) of an import became in this workspace.
+    async fn import_user(&self, workspace_id: Uuid, slack_key: &str) -> StoreResult<Option<Uuid>>;
+    /// Creates a placeholder for a Slack user: a workspace member with a name, and its events.
+    async fn create_import_user(
+        &self,
+        workspace_id: Uuid,
+        slack_key: &str,
+        user_id: Uuid,
+        name: &str,
+        now: i64,
+        events: &[Envelope],
+    ) -> StoreResult<()>;
+    /// The public or private channel of this name in a workspace.
+    async fn channel_by_name(&self, workspace_id: Uuid, name: &str) -> StoreResult<Option<Uuid>>;
+
     /// The live bots of a workspace with a request URL.
     async fn subscribed_bots(&self, workspace_id: Uuid) -> StoreResult<Vec<BotRow>>;
     /// Queues event deliveries, skipping those queued before; how many were new.

@@ -20,6 +20,7 @@ mod reactions_pins;
 mod s3;
 mod search;
 mod slack_api;
+mod slack_import;
 mod realtime;
 mod threads;
 mod unreads;

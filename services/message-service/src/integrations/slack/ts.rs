@@ -48,6 +48,13 @@ pub fn id_bounds(millis: i64) -> (Uuid, Uuid) {
     (Uuid::from_bytes(lo), Uuid::from_bytes(hi))
 }
 
+/// A fresh UUIDv7 of a given instant (for messages imported with their original time).
+pub fn id_at(millis: i64) -> Uuid {
+    let millis = u64::try_from(millis).unwrap_or(0);
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, millis / 1000, u32::try_from(millis % 1000).unwrap_or(0) * 1_000_000);
+    Uuid::new_v7(ts)
+}
+
 /// The instant a ts names, as a lower bound on message ids (for `oldest`/`latest`).
 pub fn lower_id(ts: &str) -> Option<Uuid> {
     parse(ts).map(|micros| id_bounds(micros.div_euclid(1000)).0)
