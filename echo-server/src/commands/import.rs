@@ -25,12 +25,16 @@ pub enum ImportCommand {
 pub async fn run(config: &EchoConfig, command: ImportCommand) -> anyhow::Result<()> {
     match command {
         ImportCommand::Slack { file, workspace } => {
-            let workspace = uuid::Uuid::parse_str(workspace.trim()).context("--workspace is not a workspace id")?;
+            let workspace =
+                uuid::Uuid::parse_str(workspace.trim()).context("--workspace is not a workspace id")?;
             std::fs::create_dir_all(&config.data_dir).ok();
-            let (db, store) = message_service::store::open(&config.messages.database_url).await.context("opening the message store")?;
+            let (db, store) = message_service::store::open(&config.messages.database_url)
+                .await
+                .context("opening the message store")?;
             let integrations = message_service::integrations::store::open(&db);
             let bar = ProgressBar::new(0).with_style(
-                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} messages ({eta} left)")?.progress_chars("=> "),
+                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} messages ({eta} left)")?
+                    .progress_chars("=> "),
             );
             bar.set_message("importing");
             let report = message_service::integrations::import::import_slack(

@@ -73,7 +73,10 @@ pub fn secret() -> anyhow::Result<String> {
 }
 
 pub fn hash(token: &str) -> String {
-    Sha256::digest(token.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The caller an API token stands for; 401 when it is unknown or revoked.
@@ -106,7 +109,11 @@ pub fn caller_for(user_id: Uuid, credential_id: Uuid) -> Caller {
         iat: now,
         exp: now + 60,
     };
-    Caller { user_id, session_id: credential_id, claims }
+    Caller {
+        user_id,
+        session_id: credential_id,
+        claims,
+    }
 }
 
 /// Authenticates API tokens on the Echo API and checks their scopes; JWTs pass through to the
@@ -116,7 +123,10 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     if !path.starts_with("/api/v1/") {
         return next.run(request).await;
     }
-    let Some(token) = bearer_token(request.headers()).filter(|t| is_api_token(t)).map(str::to_owned) else {
+    let Some(token) = bearer_token(request.headers())
+        .filter(|t| is_api_token(t))
+        .map(str::to_owned)
+    else {
         return next.run(request).await;
     };
     let (caller, api) = match authenticate(&state, &token).await {

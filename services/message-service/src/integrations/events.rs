@@ -63,10 +63,19 @@ impl Outgoing {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("building the events HTTP client")?;
-        Ok(Self { http, wake: Arc::new(Notify::new()) })
+        Ok(Self {
+            http,
+            wake: Arc::new(Notify::new()),
+        })
     }
 
-    async fn post(&self, url: &str, secret: &str, body: String, retry: Option<i64>) -> anyhow::Result<reqwest::Response> {
+    async fn post(
+        &self,
+        url: &str,
+        secret: &str,
+        body: String,
+        retry: Option<i64>,
+    ) -> anyhow::Result<reqwest::Response> {
         let timestamp = now_ms() / 1000;
         let mut request = self
             .http
@@ -76,9 +85,15 @@ impl Outgoing {
             .header("X-Slack-Request-Timestamp", timestamp.to_string())
             .header("X-Slack-Signature", sign(secret, timestamp, &body));
         if let Some(n) = retry {
-            request = request.header("X-Slack-Retry-Num", n.to_string()).header("X-Slack-Retry-Reason", "http_error");
+            request = request
+                .header("X-Slack-Retry-Num", n.to_string())
+                .header("X-Slack-Retry-Reason", "http_error");
         }
-        request.body(body).send().await.context("reaching the request URL")
+        request
+            .body(body)
+            .send()
+            .await
+            .context("reaching the request URL")
     }
 
     /// Sends Slack's `url_verification` challenge; the URL must answer it (as JSON
@@ -92,7 +107,10 @@ impl Outgoing {
         };
         let challenge = super::auth::secret()?;
         let body = json!({"token": "", "challenge": challenge, "type": "url_verification"}).to_string();
-        let response = self.post(url, secret, body, None).await.map_err(|e| failed(format!("{e:#}")))?;
+        let response = self
+            .post(url, secret, body, None)
+            .await
+            .map_err(|e| failed(format!("{e:#}")))?;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
         if !status.is_success() {
@@ -102,7 +120,11 @@ impl Outgoing {
             .ok()
             .and_then(|v| v.get("challenge").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_else(|| text.trim().to_owned());
-        if answered == challenge { Ok(()) } else { Err(failed("it answered something else".into())) }
+        if answered == challenge {
+            Ok(())
+        } else {
+            Err(failed("it answered something else".into()))
+        }
     }
 }
 
@@ -161,7 +183,8 @@ impl EventHandler for BotEvents {
             }
             ("reaction.added" | "reaction.removed", 1) => {
                 let p: ReactionChanged = envelope.decode().map_err(|e| unreadable(kind, e))?;
-                self.reaction(envelope.id, occurred, kind == "reaction.added", p).await?
+                self.reaction(envelope.id, occurred, kind == "reaction.added", p)
+                    .await?
             }
             ("channel.member_joined", 1) => {
                 let p: MemberJoined = envelope.decode().map_err(|e| unreadable(kind, e))?;
@@ -169,7 +192,14 @@ impl EventHandler for BotEvents {
             }
             _ => Vec::new(),
         };
-        if !deliveries.is_empty() && self.integrations.enqueue_deliveries(&deliveries, now_ms()).await.context("queueing bot events")? > 0 {
+        if !deliveries.is_empty()
+            && self
+                .integrations
+                .enqueue_deliveries(&deliveries, now_ms())
+                .await
+                .context("queueing bot events")?
+                > 0
+        {
             self.wake.notify_one();
         }
         Ok(())
@@ -185,7 +215,11 @@ impl BotEvents {
     }
 
     async fn is_member(&self, channel_id: Uuid, user_id: Uuid) -> anyhow::Result<bool> {
-        Ok(self.messages.channel_membership(channel_id, user_id).await?.is_some())
+        Ok(self
+            .messages
+            .channel_membership(channel_id, user_id)
+            .await?
+            .is_some())
     }
 
     fn envelope(bot: &BotRow, event_id: String, occurred: i64, event: Value) -> NewDelivery {
@@ -201,16 +235,27 @@ impl BotEvents {
                                 "is_bot": true, "is_enterprise_install": false}],
             "is_ext_shared_channel": false,
         });
-        NewDelivery { bot_id: bot.id, event_id, body: body.to_string() }
+        NewDelivery {
+            bot_id: bot.id,
+            event_id,
+            body: body.to_string(),
+        }
     }
 
-    async fn message_created(&self, id: Uuid, occurred: i64, p: MessageCreated) -> anyhow::Result<Vec<NewDelivery>> {
+    async fn message_created(
+        &self,
+        id: Uuid,
+        occurred: i64,
+        p: MessageCreated,
+    ) -> anyhow::Result<Vec<NewDelivery>> {
         let bots = self.bots(p.workspace_id, occurred).await?;
         let m = &p.message;
         if bots.is_empty() || m.deleted {
             return Ok(Vec::new());
         }
-        let Some(channel) = self.messages.channel(m.channel_id).await? else { return Ok(Vec::new()) };
+        let Some(channel) = self.messages.channel(m.channel_id).await? else {
+            return Ok(Vec::new());
+        };
         let store = self.integrations.as_ref();
         let ts = ts::of(store, m.id, m.channel_id).await?;
         let mut event = json!({
@@ -227,12 +272,21 @@ impl BotEvents {
             event["bot_id"] = json!(author_bot.id);
         }
         // Messages from before the bot (an import of history) are not news to it.
-        let created = chrono::DateTime::parse_from_rfc3339(&m.created_at).map_or(occurred, |t| t.timestamp_millis());
+        let created =
+            chrono::DateTime::parse_from_rfc3339(&m.created_at).map_or(occurred, |t| t.timestamp_millis());
         let mut out = Vec::new();
-        for bot in bots.iter().filter(|b| b.user_id != m.author_id && b.created_at <= created) {
+        for bot in bots
+            .iter()
+            .filter(|b| b.user_id != m.author_id && b.created_at <= created)
+        {
             let member = self.is_member(m.channel_id, bot.user_id).await?;
             if member {
-                out.push(Self::envelope(bot, format!("Ev{}M", id.simple()), occurred, event.clone()));
+                out.push(Self::envelope(
+                    bot,
+                    format!("Ev{}M", id.simple()),
+                    occurred,
+                    event.clone(),
+                ));
             }
             let readable = member || self.messages.can_read_channel(bot.user_id, m.channel_id).await?;
             if readable && m.mentions.contains(&bot.user_id) {
@@ -241,18 +295,31 @@ impl BotEvents {
                 if let Some(object) = mention.as_object_mut() {
                     object.remove("channel_type");
                 }
-                out.push(Self::envelope(bot, format!("Ev{}A", id.simple()), occurred, mention));
+                out.push(Self::envelope(
+                    bot,
+                    format!("Ev{}A", id.simple()),
+                    occurred,
+                    mention,
+                ));
             }
         }
         Ok(out)
     }
 
-    async fn reaction(&self, id: Uuid, occurred: i64, added: bool, p: ReactionChanged) -> anyhow::Result<Vec<NewDelivery>> {
+    async fn reaction(
+        &self,
+        id: Uuid,
+        occurred: i64,
+        added: bool,
+        p: ReactionChanged,
+    ) -> anyhow::Result<Vec<NewDelivery>> {
         let bots = self.bots(p.workspace_id, occurred).await?;
         if bots.is_empty() {
             return Ok(Vec::new());
         }
-        let Some((message, _)) = self.messages.message(p.message_id).await? else { return Ok(Vec::new()) };
+        let Some((message, _)) = self.messages.message(p.message_id).await? else {
+            return Ok(Vec::new());
+        };
         let ts = ts::of(self.integrations.as_ref(), p.message_id, p.channel_id).await?;
         let event = json!({
             "type": if added { "reaction_added" } else { "reaction_removed" },
@@ -263,18 +330,30 @@ impl BotEvents {
         let mut out = Vec::new();
         for bot in bots.iter().filter(|b| b.user_id != p.user_id) {
             if self.is_member(p.channel_id, bot.user_id).await? {
-                out.push(Self::envelope(bot, format!("Ev{}R", id.simple()), occurred, event.clone()));
+                out.push(Self::envelope(
+                    bot,
+                    format!("Ev{}R", id.simple()),
+                    occurred,
+                    event.clone(),
+                ));
             }
         }
         Ok(out)
     }
 
-    async fn member_joined(&self, id: Uuid, occurred: i64, p: MemberJoined) -> anyhow::Result<Vec<NewDelivery>> {
+    async fn member_joined(
+        &self,
+        id: Uuid,
+        occurred: i64,
+        p: MemberJoined,
+    ) -> anyhow::Result<Vec<NewDelivery>> {
         let bots = self.bots(p.workspace_id, occurred).await?;
         if bots.is_empty() {
             return Ok(Vec::new());
         }
-        let Some(channel) = self.messages.channel(p.channel_id).await? else { return Ok(Vec::new()) };
+        let Some(channel) = self.messages.channel(p.channel_id).await? else {
+            return Ok(Vec::new());
+        };
         let event = json!({
             "type": "member_joined_channel", "user": p.user_id, "channel": p.channel_id,
             "channel_type": if channel.kind == ChannelKind::Public { "C" } else { "G" },
@@ -283,7 +362,12 @@ impl BotEvents {
         let mut out = Vec::new();
         for bot in &bots {
             if self.is_member(p.channel_id, bot.user_id).await? {
-                out.push(Self::envelope(bot, format!("Ev{}J", id.simple()), occurred, event.clone()));
+                out.push(Self::envelope(
+                    bot,
+                    format!("Ev{}J", id.simple()),
+                    occurred,
+                    event.clone(),
+                ));
             }
         }
         Ok(out)
@@ -304,7 +388,10 @@ impl EventSender {
             let poll = Duration::from_millis(self.config.delivery_poll_ms.max(10));
             loop {
                 if let Err(error) = self.round().await {
-                    tracing::warn!(error = format!("{error:#}"), "sending bot events failed; will retry");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "sending bot events failed; will retry"
+                    );
                 }
                 tokio::select! {
                     () = shutdown.cancelled() => return,
@@ -320,11 +407,17 @@ impl EventSender {
         loop {
             let due = self.store.due_deliveries(now_ms(), BATCH).await?;
             let batch = due.len();
-            let results: Vec<anyhow::Result<()>> =
-                futures::stream::iter(due).map(|job| self.deliver(job)).buffer_unordered(CONCURRENCY).collect().await;
+            let results: Vec<anyhow::Result<()>> = futures::stream::iter(due)
+                .map(|job| self.deliver(job))
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
             for result in results {
                 if let Err(error) = result {
-                    tracing::warn!(error = format!("{error:#}"), "recording a bot event attempt failed");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "recording a bot event attempt failed"
+                    );
                 }
             }
             if batch < BATCH as usize {
@@ -336,22 +429,46 @@ impl EventSender {
     #[tracing::instrument(skip_all, fields(bot_id = %job.bot_id, event_id = %job.event_id))]
     async fn deliver(&self, job: EventJob) -> anyhow::Result<()> {
         let now = now_ms();
-        if !self.store.claim_delivery(job.bot_id, &job.event_id, now, now + LEASE_MS).await? {
+        if !self
+            .store
+            .claim_delivery(job.bot_id, &job.event_id, now, now + LEASE_MS)
+            .await?
+        {
             return Ok(());
         }
         let attempt = u32::try_from(job.attempts + 1).unwrap_or(u32::MAX);
         let outcome = match &job.request_url {
-            None => Outcome::Final { status: "skipped", error: "the bot has no request URL any more".into() },
+            None => Outcome::Final {
+                status: "skipped",
+                error: "the bot has no request URL any more".into(),
+            },
             Some(url) => {
                 let retry = (job.attempts > 0).then_some(job.attempts);
-                match self.outgoing.post(url, &job.signing_secret, job.body.clone(), retry).await {
+                match self
+                    .outgoing
+                    .post(url, &job.signing_secret, job.body.clone(), retry)
+                    .await
+                {
                     Ok(response) if response.status().is_success() => Outcome::Sent,
-                    Ok(response) if response.headers().get("x-slack-no-retry").is_some_and(|v| v == "1") => {
-                        Outcome::Final { status: "failed", error: format!("the request URL answered {} and asked for no retry", response.status()) }
+                    Ok(response)
+                        if response
+                            .headers()
+                            .get("x-slack-no-retry")
+                            .is_some_and(|v| v == "1") =>
+                    {
+                        Outcome::Final {
+                            status: "failed",
+                            error: format!(
+                                "the request URL answered {} and asked for no retry",
+                                response.status()
+                            ),
+                        }
                     }
-                    Ok(response) => {
-                        Outcome::after_failure(&self.config, attempt, format!("the request URL answered {}", response.status()))
-                    }
+                    Ok(response) => Outcome::after_failure(
+                        &self.config,
+                        attempt,
+                        format!("the request URL answered {}", response.status()),
+                    ),
                     Err(error) => Outcome::after_failure(&self.config, attempt, format!("{error:#}")),
                 }
             }
@@ -359,9 +476,13 @@ impl EventSender {
         match &outcome {
             Outcome::Sent => metrics::counter!("bot_events_sent_total").increment(1),
             Outcome::Retry { error, .. } => tracing::info!(%error, attempt, "bot event failed; will retry"),
-            Outcome::Final { status, error } => tracing::warn!(%status, %error, attempt, "bot event given up"),
+            Outcome::Final { status, error } => {
+                tracing::warn!(%status, %error, attempt, "bot event given up")
+            }
         }
-        self.store.settle_delivery(job.bot_id, &job.event_id, &outcome, now_ms()).await?;
+        self.store
+            .settle_delivery(job.bot_id, &job.event_id, &outcome, now_ms())
+            .await?;
         Ok(())
     }
 }
@@ -375,6 +496,9 @@ mod tests {
         // Slack's documented example.
         let secret = "8f742231b10e8888abcd99yyyzzz85a5";
         let body = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
-        assert_eq!(sign(secret, 1531420618, body), "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503");
+        assert_eq!(
+            sign(secret, 1531420618, body),
+            "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+        );
     }
 }

@@ -227,8 +227,20 @@ pub fn parse_url(field: &'static str, raw: &str) -> MessageResult<String> {
 
 /// Integrations (bots, webhooks) are users of their own: these events tell the other services
 /// (user-service keeps them as accounts with `is_bot`).
-fn integration_events(kind: &str, id: Uuid, user_id: Uuid, workspace_id: Uuid, name: &str, avatar_url: &str, now: i64) -> Vec<echo_events::Envelope> {
-    let member = Member { user_id, role: Role::Member, joined_at: rfc3339(now) };
+fn integration_events(
+    kind: &str,
+    id: Uuid,
+    user_id: Uuid,
+    workspace_id: Uuid,
+    name: &str,
+    avatar_url: &str,
+    now: i64,
+) -> Vec<echo_events::Envelope> {
+    let member = Member {
+        user_id,
+        role: Role::Member,
+        joined_at: rfc3339(now),
+    };
     vec![
         crate::events::workspace_member("member_joined", workspace_id, &member),
         echo_events::Envelope::new(
@@ -297,7 +309,14 @@ async fn create_bot(
     let events = integration_events("bot", row.id, row.user_id, ws, &name, &row.avatar_url, now);
     state.integrations.create_bot(&row, &new_token, &events).await?;
     state.published();
-    Ok((StatusCode::CREATED, Json(BotCreated { bot: row.into(), token, signing_secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(BotCreated {
+            bot: row.into(),
+            token,
+            signing_secret,
+        }),
+    ))
 }
 
 /// The workspace's bots (any member).
@@ -305,14 +324,29 @@ async fn create_bot(
     params(("ws" = Uuid, Path, description = "workspace id")),
     responses((status = 200, body = BotList), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %ws))]
-async fn list_bots(State(state): State<AppState>, caller: Caller, Path(ws): Path<Uuid>) -> MessageResult<Json<BotList>> {
+async fn list_bots(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(ws): Path<Uuid>,
+) -> MessageResult<Json<BotList>> {
     workspace_member(&state, ws, caller.user_id).await?;
-    let bots = state.integrations.bots(ws).await?.into_iter().map(Bot::from).collect();
+    let bots = state
+        .integrations
+        .bots(ws)
+        .await?
+        .into_iter()
+        .map(Bot::from)
+        .collect();
     Ok(Json(BotList { bots }))
 }
 
 async fn bot_of(state: &AppState, ws: Uuid, id: Uuid) -> MessageResult<BotRow> {
-    state.integrations.bot(id).await?.filter(|b| b.workspace_id == ws).ok_or(MessageError::NotFound("bot"))
+    state
+        .integrations
+        .bot(id)
+        .await?
+        .filter(|b| b.workspace_id == ws)
+        .ok_or(MessageError::NotFound("bot"))
 }
 
 /// Set or clear a bot's request URL (owners and admins); a new URL must answer the challenge.
@@ -407,7 +441,13 @@ async fn create_token(
     responses((status = 200, body = TokenList)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 async fn list_tokens(State(state): State<AppState>, caller: Caller) -> MessageResult<Json<TokenList>> {
-    let tokens = state.integrations.tokens_of(caller.user_id).await?.into_iter().map(Token::from).collect();
+    let tokens = state
+        .integrations
+        .tokens_of(caller.user_id)
+        .await?
+        .into_iter()
+        .map(Token::from)
+        .collect();
     Ok(Json(TokenList { tokens }))
 }
 
@@ -416,8 +456,16 @@ async fn list_tokens(State(state): State<AppState>, caller: Caller) -> MessageRe
     params(("id" = Uuid, Path, description = "token id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, token_id = %id))]
-async fn delete_token(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> MessageResult<StatusCode> {
-    if !state.integrations.revoke_token(id, caller.user_id, now_ms()).await? {
+async fn delete_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> MessageResult<StatusCode> {
+    if !state
+        .integrations
+        .revoke_token(id, caller.user_id, now_ms())
+        .await?
+    {
         return Err(MessageError::NotFound("token"));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -426,16 +474,30 @@ async fn delete_token(State(state): State<AppState>, caller: Caller, Path(id): P
 /// Where clients reach Echo, for URLs handed out: the request's own host (as the gateway saw it),
 /// else the configured public URL.
 pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.split(',').next().unwrap_or(s).trim().to_owned());
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.split(',').next().unwrap_or(s).trim().to_owned())
+    };
     let host = header("x-forwarded-host").or_else(|| header("host")).filter(|h| {
-        !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
     });
     match host {
         Some(host) => {
-            let scheme = header("x-forwarded-proto").filter(|p| p == "https").unwrap_or_else(|| "http".to_owned());
+            let scheme = header("x-forwarded-proto")
+                .filter(|p| p == "https")
+                .unwrap_or_else(|| "http".to_owned());
             format!("{scheme}://{host}")
         }
-        None => state.config.notifications.public_url.trim_end_matches('/').to_owned(),
+        None => state
+            .config
+            .notifications
+            .public_url
+            .trim_end_matches('/')
+            .to_owned(),
     }
 }
 
@@ -477,10 +539,19 @@ async fn create_webhook(
     };
     let mut events = integration_events("webhook", row.id, row.user_id, ws, &name, "", now);
     events.push(crate::events::channel_member(true, &access.channel, row.user_id));
-    state.integrations.create_webhook(&row, &secret_hash, &events).await?;
+    state
+        .integrations
+        .create_webhook(&row, &secret_hash, &events)
+        .await?;
     state.published();
     let url = format!("{}/hooks/{secret}", public_base(&state, &headers));
-    Ok((StatusCode::CREATED, Json(WebhookCreated { webhook: row.into(), url })))
+    Ok((
+        StatusCode::CREATED,
+        Json(WebhookCreated {
+            webhook: row.into(),
+            url,
+        }),
+    ))
 }
 
 /// The workspace's webhooks (any member; never their URLs).
@@ -494,7 +565,13 @@ async fn list_webhooks(
     Path(ws): Path<Uuid>,
 ) -> MessageResult<Json<WebhookList>> {
     workspace_member(&state, ws, caller.user_id).await?;
-    let webhooks = state.integrations.webhooks(ws).await?.into_iter().map(Webhook::from).collect();
+    let webhooks = state
+        .integrations
+        .webhooks(ws)
+        .await?
+        .into_iter()
+        .map(Webhook::from)
+        .collect();
     Ok(Json(WebhookList { webhooks }))
 }
 
@@ -517,7 +594,9 @@ async fn delete_webhook(
         .find(|h| h.id == id)
         .ok_or(MessageError::NotFound("webhook"))?;
     if hook.created_by != caller.user_id && !member.role.is_admin() {
-        return Err(MessageError::forbidden("only its creator, owners and admins revoke a webhook"));
+        return Err(MessageError::forbidden(
+            "only its creator, owners and admins revoke a webhook",
+        ));
     }
     state.integrations.revoke_webhook(ws, id, now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -112,7 +112,10 @@ struct SlackFile {
 
 /// Subtypes that are content; the others (joins, topic changes, …) are Slack's own notices.
 fn is_content(subtype: Option<&str>) -> bool {
-    matches!(subtype, None | Some("bot_message" | "thread_broadcast" | "file_share" | "me_message"))
+    matches!(
+        subtype,
+        None | Some("bot_message" | "thread_broadcast" | "file_share" | "me_message")
+    )
 }
 
 /// The export's files, by path.
@@ -132,7 +135,9 @@ impl Export {
                 continue;
             }
             let mut bytes = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
-            entry.read_to_end(&mut bytes).with_context(|| format!("reading {name}"))?;
+            entry
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("reading {name}"))?;
             files.insert(name, bytes);
         }
         Ok(Self { files })
@@ -156,7 +161,8 @@ impl Export {
             if name[prefix.len()..].contains('/') {
                 continue;
             }
-            let day: Vec<SlackMessage> = serde_json::from_slice(bytes).with_context(|| format!("reading {name}"))?;
+            let day: Vec<SlackMessage> =
+                serde_json::from_slice(bytes).with_context(|| format!("reading {name}"))?;
             out.extend(day);
         }
         out.retain(|m| ts::parse(&m.ts).is_some());
@@ -189,9 +195,17 @@ impl Importer<'_> {
         }
         let user_id = new_id();
         let now = echo_domain::time::now_ms();
-        let name = if name.trim().is_empty() { "Slack user" } else { name.trim() };
+        let name = if name.trim().is_empty() {
+            "Slack user"
+        } else {
+            name.trim()
+        };
         let name: String = name.chars().take(80).collect();
-        let member = Member { user_id, role: Role::Member, joined_at: echo_domain::time::rfc3339(now) };
+        let member = Member {
+            user_id,
+            role: Role::Member,
+            joined_at: echo_domain::time::rfc3339(now),
+        };
         let events = [
             crate::events::workspace_member("member_joined", self.workspace_id, &member),
             echo_events::Envelope::new(
@@ -202,7 +216,9 @@ impl Importer<'_> {
                        "name": name, "avatar_url": ""}),
             ),
         ];
-        self.integrations.create_import_user(self.workspace_id, key, user_id, &name, now, &events).await?;
+        self.integrations
+            .create_import_user(self.workspace_id, key, user_id, &name, now, &events)
+            .await?;
         self.users.insert(key.to_owned(), user_id);
         self.members.push(user_id);
         self.report.users_created += 1;
@@ -237,26 +253,46 @@ impl Importer<'_> {
         match (&m.user, &m.bot_id) {
             (Some(user), _) => match self.users.get(user) {
                 Some(id) => Ok(*id),
-                None => self.placeholder(user, m.username.as_deref().unwrap_or(user)).await,
+                None => {
+                    self.placeholder(user, m.username.as_deref().unwrap_or(user))
+                        .await
+                }
             },
-            (None, Some(bot)) => self.placeholder(&format!("bot:{bot}"), m.username.as_deref().unwrap_or("Slack bot")).await,
+            (None, Some(bot)) => {
+                self.placeholder(
+                    &format!("bot:{bot}"),
+                    m.username.as_deref().unwrap_or("Slack bot"),
+                )
+                .await
+            }
             (None, None) => self.placeholder("unknown", "Slack user").await,
         }
     }
 
     /// The channel of a public or private Slack channel: the workspace's of that name, or a new one.
     async fn channel(&mut self, c: &Conversation, kind: ChannelKind) -> anyhow::Result<Option<Uuid>> {
-        let Some(name) = c.name.as_deref().filter(|n| !n.is_empty()) else { return Ok(None) };
+        let Some(name) = c.name.as_deref().filter(|n| !n.is_empty()) else {
+            return Ok(None);
+        };
         let channel_id = match self.integrations.channel_by_name(self.workspace_id, name).await? {
             Some(id) => id,
             None => {
-                let created_by = c.creator.as_ref().and_then(|u| self.users.get(u)).copied().unwrap_or(self.owner);
+                let created_by = c
+                    .creator
+                    .as_ref()
+                    .and_then(|u| self.users.get(u))
+                    .copied()
+                    .unwrap_or(self.owner);
                 let new = NewChannel {
                     id: new_id(),
                     workspace_id: self.workspace_id,
                     name: name.to_owned(),
                     kind,
-                    topic: c.topic.as_ref().map(|t| t.value.chars().take(250).collect()).unwrap_or_default(),
+                    topic: c
+                        .topic
+                        .as_ref()
+                        .map(|t| t.value.chars().take(250).collect())
+                        .unwrap_or_default(),
                     created_by,
                     now: echo_domain::time::now_ms(),
                 };
@@ -266,14 +302,21 @@ impl Importer<'_> {
         };
         for member in &c.members {
             if let Some(user) = self.users.get(member) {
-                self.store.join_channel(channel_id, *user, echo_domain::time::now_ms()).await?;
+                self.store
+                    .join_channel(channel_id, *user, echo_domain::time::now_ms())
+                    .await?;
             }
         }
         Ok(Some(channel_id))
     }
 
     async fn dm(&mut self, c: &Conversation) -> anyhow::Result<Option<Uuid>> {
-        let mut member_ids: Vec<Uuid> = c.members.iter().filter_map(|m| self.users.get(m)).copied().collect();
+        let mut member_ids: Vec<Uuid> = c
+            .members
+            .iter()
+            .filter_map(|m| self.users.get(m))
+            .copied()
+            .collect();
         member_ids.sort();
         member_ids.dedup();
         if member_ids.len() < 2 || member_ids.len() > 9 {
@@ -319,7 +362,12 @@ impl Importer<'_> {
             rest = &rest[start + end + 1..];
         }
         out.push_str(rest);
-        let files: Vec<String> = m.files.iter().filter_map(|f| f.name.clone()).map(|n| format!("[file: {n}]")).collect();
+        let files: Vec<String> = m
+            .files
+            .iter()
+            .filter_map(|f| f.name.clone())
+            .map(|n| format!("[file: {n}]"))
+            .collect();
         match (out.trim().is_empty(), files.is_empty()) {
             (_, true) => out,
             (true, false) => files.join(" "),
@@ -327,7 +375,12 @@ impl Importer<'_> {
         }
     }
 
-    async fn messages(&mut self, channel_id: Uuid, messages: &[SlackMessage], progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<()> {
+    async fn messages(
+        &mut self,
+        channel_id: Uuid,
+        messages: &[SlackMessage],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> anyhow::Result<()> {
         for m in messages {
             progress(1);
             if m.kind != "message" || !is_content(m.subtype.as_deref()) {
@@ -335,7 +388,12 @@ impl Importer<'_> {
             }
             let Some(micros) = ts::parse(&m.ts) else { continue };
             let canonical = ts::format(micros);
-            if self.integrations.message_by_ts(channel_id, &canonical).await?.is_some() {
+            if self
+                .integrations
+                .message_by_ts(channel_id, &canonical)
+                .await?
+                .is_some()
+            {
                 self.report.messages_skipped += 1;
                 continue;
             }
@@ -344,7 +402,9 @@ impl Importer<'_> {
                 continue;
             }
             let text: String = text.chars().take(echo_domain::MessageText::MAX).collect();
-            let Ok(text) = echo_domain::MessageText::parse(&text, false).map(echo_domain::MessageText::into_inner) else {
+            let Ok(text) =
+                echo_domain::MessageText::parse(&text, false).map(echo_domain::MessageText::into_inner)
+            else {
                 continue;
             };
             let author_id = self.author(m).await?;
@@ -371,10 +431,16 @@ impl Importer<'_> {
             let (message, _) = self.store.post_message(&new).await?;
             self.integrations.ts_of(message.id, channel_id, micros).await?;
             for reaction in &m.reactions {
-                let target = Target { workspace_id: self.workspace_id, channel_id, message_id: message.id };
+                let target = Target {
+                    workspace_id: self.workspace_id,
+                    channel_id,
+                    message_id: message.id,
+                };
                 for user in &reaction.users {
                     if let Some(user_id) = self.users.get(user) {
-                        self.store.set_reaction(&target, reaction.name.trim_matches(':'), *user_id, true, millis).await?;
+                        self.store
+                            .set_reaction(&target, reaction.name.trim_matches(':'), *user_id, true, millis)
+                            .await?;
                     }
                 }
             }
@@ -425,7 +491,11 @@ pub async fn import_slack(
         (ChannelKind::GroupDm, &mpims),
     ] {
         for c in list {
-            let folder = if kind == ChannelKind::Dm { c.id.as_str() } else { c.name.as_deref().unwrap_or(&c.id) };
+            let folder = if kind == ChannelKind::Dm {
+                c.id.as_str()
+            } else {
+                c.name.as_deref().unwrap_or(&c.id)
+            };
             plan.push((kind, c, export.messages(folder)?));
         }
     }
@@ -441,7 +511,11 @@ pub async fn import_slack(
         };
         importer.messages(channel_id, messages, progress).await?;
         if c.is_archived {
-            let patch = ChannelPatch { name: None, topic: None, archived: Some(true) };
+            let patch = ChannelPatch {
+                name: None,
+                topic: None,
+                archived: Some(true),
+            };
             store.update_channel(channel_id, &patch).await?;
         }
     }

@@ -24,5 +24,8 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(http::router()).merge(webhooks::router()).merge(slack::router())
+    OpenApiRouter::new()
+        .merge(http::router())
+        .merge(webhooks::router())
+        .merge(slack::router())
 }

@@ -52,7 +52,10 @@ pub fn parse(requested: Option<&[String]>) -> Result<String, String> {
     let mut out: Vec<&str> = Vec::new();
     for scope in requested {
         let scope = scope.trim();
-        let known = ALL.iter().find(|s| **s == scope).ok_or_else(|| format!("unknown scope {scope:?}"))?;
+        let known = ALL
+            .iter()
+            .find(|s| **s == scope)
+            .ok_or_else(|| format!("unknown scope {scope:?}"))?;
         if !out.contains(known) {
             out.push(known);
         }
@@ -95,14 +98,23 @@ mod tests {
     #[test]
     fn no_scopes_named_means_every_scope() {
         assert_eq!(parse(None).unwrap(), ALL.join(" "));
-        assert_eq!(parse(Some(&["chat:write".into(), "chat:write".into()])).unwrap(), "chat:write");
+        assert_eq!(
+            parse(Some(&["chat:write".into(), "chat:write".into()])).unwrap(),
+            "chat:write"
+        );
         assert!(parse(Some(&["admin".into()])).is_err());
     }
 
     #[test]
     fn token_management_is_out_of_reach_of_tokens() {
-        assert_eq!(for_echo_api(&Method::POST, "/api/v1/channels/x/messages"), Some(CHAT_WRITE));
-        assert_eq!(for_echo_api(&Method::GET, "/api/v1/channels/x/messages"), Some(HISTORY));
+        assert_eq!(
+            for_echo_api(&Method::POST, "/api/v1/channels/x/messages"),
+            Some(CHAT_WRITE)
+        );
+        assert_eq!(
+            for_echo_api(&Method::GET, "/api/v1/channels/x/messages"),
+            Some(HISTORY)
+        );
         assert_eq!(for_echo_api(&Method::POST, "/api/v1/workspaces/x/bots"), None);
         assert_eq!(for_echo_api(&Method::POST, "/api/v1/tokens"), None);
         assert_eq!(for_echo_api(&Method::POST, "/api/v1/workspaces/x/invites"), None);

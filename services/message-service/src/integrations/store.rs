@@ -124,7 +124,12 @@ pub trait IntegrationStore: Send + Sync + 'static {
     async fn revoke_token(&self, id: Uuid, user_id: Uuid, now: i64) -> StoreResult<bool>;
 
     /// Creates a webhook with its user (member of the workspace and the channel) and its events.
-    async fn create_webhook(&self, row: &WebhookRow, secret_hash: &str, events: &[Envelope]) -> StoreResult<()>;
+    async fn create_webhook(
+        &self,
+        row: &WebhookRow,
+        secret_hash: &str,
+        events: &[Envelope],
+    ) -> StoreResult<()>;
     /// The live webhook with this secret hash.
     async fn webhook_by_secret(&self, secret_hash: &str) -> StoreResult<Option<WebhookRow>>;
     /// A workspace's live webhooks, oldest first.
@@ -151,7 +156,14 @@ pub trait IntegrationStore: Send + Sync + 'static {
     /// An upload by id.
     async fn upload(&self, id: Uuid) -> StoreResult<Option<UploadRow>>;
     /// Records that an upload's bytes arrived.
-    async fn finish_upload(&self, id: Uuid, content_type: &str, size: i64, text: &str, now: i64) -> StoreResult<()>;
+    async fn finish_upload(
+        &self,
+        id: Uuid,
+        content_type: &str,
+        size: i64,
+        text: &str,
+        now: i64,
+    ) -> StoreResult<()>;
     /// Forgets an upload (completed or abandoned).
     async fn delete_upload(&self, id: Uuid) -> StoreResult<()>;
 
@@ -177,9 +189,21 @@ pub trait IntegrationStore: Send + Sync + 'static {
     /// Deliveries due at `now`, oldest first.
     async fn due_deliveries(&self, now: i64, limit: u32) -> StoreResult<Vec<EventJob>>;
     /// Takes a due delivery until `lease_until`, counting the attempt; false if another took it.
-    async fn claim_delivery(&self, bot_id: Uuid, event_id: &str, now: i64, lease_until: i64) -> StoreResult<bool>;
+    async fn claim_delivery(
+        &self,
+        bot_id: Uuid,
+        event_id: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> StoreResult<bool>;
     /// Records how an attempt ended.
-    async fn settle_delivery(&self, bot_id: Uuid, event_id: &str, outcome: &Outcome, now: i64) -> StoreResult<()>;
+    async fn settle_delivery(
+        &self,
+        bot_id: Uuid,
+        event_id: &str,
+        outcome: &Outcome,
+        now: i64,
+    ) -> StoreResult<()>;
     /// A delivery's status and attempts (for operators and tests).
     async fn delivery_status(&self, bot_id: Uuid, event_id: &str) -> StoreResult<Option<(String, i64)>>;
 }

@@ -38,11 +38,19 @@ pub struct IncomingWebhook {
 }
 
 fn answer(status: StatusCode, text: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
 }
 
 fn payload(headers: &HeaderMap, body: &[u8]) -> Option<Value> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if content_type.starts_with("application/x-www-form-urlencoded") {
         let (_, raw) = url::form_urlencoded::parse(body).find(|(k, _)| k == "payload")?;
         return serde_json::from_str(&raw).ok();
@@ -78,7 +86,11 @@ async fn incoming(
     let Some(text) = methods::text_of(text, payload.get("blocks"), payload.get("attachments")) else {
         return answer(StatusCode::BAD_REQUEST, "no_text");
     };
-    let thread_root_id = match payload.get("thread_ts").and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_f64().map(|f| format!("{f:.6}")))) {
+    let thread_root_id = match payload.get("thread_ts").and_then(|v| {
+        v.as_str()
+            .map(str::to_owned)
+            .or_else(|| v.as_f64().map(|f| format!("{f:.6}")))
+    }) {
         Some(raw) => match ts::resolve(state.integrations.as_ref(), hook.channel_id, &raw).await {
             Ok(Some(id)) => Some(id),
             Ok(None) => return answer(StatusCode::BAD_REQUEST, "invalid_thread_ts"),
@@ -90,11 +102,18 @@ async fn incoming(
         None => None,
     };
     let caller = auth::caller_for(hook.user_id, hook.id);
-    let body = PostMessage { text, thread_root_id, client_msg_id: None, file_ids: Vec::new() };
+    let body = PostMessage {
+        text,
+        thread_root_id,
+        client_msg_id: None,
+        file_ids: Vec::new(),
+    };
     match crate::http::messages::post_message(State(state), caller, Path(hook.channel_id), Json(body)).await {
         Ok(_) => answer(StatusCode::OK, "ok"),
         Err(MessageError::Archived) => answer(StatusCode::GONE, "channel_is_archived"),
-        Err(MessageError::Invalid(invalid)) if invalid.field == "text" => answer(StatusCode::BAD_REQUEST, "msg_too_long"),
+        Err(MessageError::Invalid(invalid)) if invalid.field == "text" => {
+            answer(StatusCode::BAD_REQUEST, "msg_too_long")
+        }
         Err(MessageError::Invalid(_)) => answer(StatusCode::BAD_REQUEST, "invalid_payload"),
         Err(MessageError::NotFound(_)) => answer(StatusCode::NOT_FOUND, "channel_not_found"),
         Err(MessageError::Forbidden(..)) => answer(StatusCode::FORBIDDEN, "action_prohibited"),

@@ -27,7 +27,11 @@ struct Inbox {
 /// A request URL on 127.0.0.1: answers challenges, records callbacks.
 async fn receiver() -> (String, Arc<Mutex<Inbox>>) {
     let inbox = Arc::new(Mutex::new(Inbox::default()));
-    async fn handle(State(inbox): State<Arc<Mutex<Inbox>>>, headers: HeaderMap, body: String) -> axum::response::Response {
+    async fn handle(
+        State(inbox): State<Arc<Mutex<Inbox>>>,
+        headers: HeaderMap,
+        body: String,
+    ) -> axum::response::Response {
         let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         if value["type"] == "url_verification" {
             return axum::Json(json!({"challenge": value["challenge"]})).into_response();
@@ -40,7 +44,9 @@ async fn receiver() -> (String, Arc<Mutex<Inbox>>) {
         }
         StatusCode::OK.into_response()
     }
-    let router = axum::Router::new().route("/events", axum::routing::post(handle)).with_state(inbox.clone());
+    let router = axum::Router::new()
+        .route("/events", axum::routing::post(handle))
+        .with_state(inbox.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/events", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -48,7 +54,11 @@ async fn receiver() -> (String, Arc<Mutex<Inbox>>) {
 }
 
 /// Waits (with a timeout) until the receiver holds callbacks matching `pred`, and returns them.
-async fn wait_for(inbox: &Arc<Mutex<Inbox>>, want: usize, pred: impl Fn(&Value) -> bool) -> Vec<(HeaderMap, Value)> {
+async fn wait_for(
+    inbox: &Arc<Mutex<Inbox>>,
+    want: usize,
+    pred: impl Fn(&Value) -> bool,
+) -> Vec<(HeaderMap, Value)> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let found: Vec<(HeaderMap, Value)> = inbox
@@ -62,7 +72,11 @@ async fn wait_for(inbox: &Arc<Mutex<Inbox>>, want: usize, pred: impl Fn(&Value) 
         if found.len() >= want {
             return found;
         }
-        assert!(tokio::time::Instant::now() < deadline, "only {} of {want} callbacks arrived", found.len());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {want} callbacks arrived",
+            found.len()
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -70,7 +84,11 @@ async fn wait_for(inbox: &Arc<Mutex<Inbox>>, want: usize, pred: impl Fn(&Value) 
 fn signature_is_valid(secret: &str, headers: &HeaderMap, body: &str) -> bool {
     let ts = headers["x-slack-request-timestamp"].to_str().unwrap();
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    let expected: String = hmac::sign(&key, format!("v0:{ts}:{body}").as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let expected: String = hmac::sign(&key, format!("v0:{ts}:{body}").as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     headers["x-slack-signature"].to_str().unwrap() == format!("v0={expected}")
 }
 
@@ -95,7 +113,10 @@ async fn a_bot_receives_signed_events_of_its_channels(backend: Backend) {
     let secret = created["signing_secret"].as_str().unwrap().to_owned();
     let bot_user = created["user_id"].as_str().unwrap().to_owned();
     assert_eq!(created["request_url"], json!(url));
-    assert_eq!(slack(&app, &token, "conversations.join", json!({"channel": general})).await["ok"], true);
+    assert_eq!(
+        slack(&app, &token, "conversations.join", json!({"channel": general})).await["ok"],
+        true
+    );
     // Act
     let plain = post(&app, &alice, &general, "good morning").await;
     let mention = post(&app, &alice, &general, &format!("<@{bot_user}> deploy please")).await;
@@ -104,7 +125,10 @@ async fn a_bot_receives_signed_events_of_its_channels(backend: Backend) {
     app.delete(&alice, &path).await;
     // Assert
     let messages = wait_for(&inbox, 2, |v| v["event"]["type"] == "message").await;
-    let texts: Vec<&str> = messages.iter().map(|(_, v)| v["event"]["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = messages
+        .iter()
+        .map(|(_, v)| v["event"]["text"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, ["good morning", mention["text"].as_str().unwrap()]);
     let (_, first) = &messages[0];
     assert_eq!(first["type"], "event_callback");
@@ -116,7 +140,12 @@ async fn a_bot_receives_signed_events_of_its_channels(backend: Backend) {
     assert!(first["event_id"].as_str().unwrap().starts_with("Ev"));
     // The ts in the event is the one the Web API knows.
     let history = slack(&app, &token, "conversations.history", json!({"channel": general})).await;
-    let good_morning = history["messages"].as_array().unwrap().iter().find(|m| m["text"] == "good morning").unwrap();
+    let good_morning = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["text"] == "good morning")
+        .unwrap();
     assert_eq!(first["event"]["ts"], good_morning["ts"]);
     let mentions = wait_for(&inbox, 1, |v| v["event"]["type"] == "app_mention").await;
     assert_eq!(mentions[0].1["event"]["text"], mention["text"]);
@@ -126,22 +155,41 @@ async fn a_bot_receives_signed_events_of_its_channels(backend: Backend) {
     wait_for(&inbox, 1, |v| v["event"]["type"] == "reaction_removed").await;
     // Every callback is signed with the bot's secret.
     for (headers, body) in inbox.lock().await.received.iter() {
-        assert!(signature_is_valid(&secret, headers, body), "bad signature on {body}");
+        assert!(
+            signature_is_valid(&secret, headers, body),
+            "bad signature on {body}"
+        );
         assert!(headers.get("x-slack-retry-num").is_none());
     }
     // Members joining the bot's channels are announced.
     let bob = app.register("Bob").await;
     join(&app, &alice, &ws, &bob, "member").await;
     let bob_id = json!(bob.id);
-    let joined = wait_for(&inbox, 1, |v| v["event"]["type"] == "member_joined_channel" && v["event"]["user"] == bob_id).await;
+    let joined = wait_for(&inbox, 1, |v| {
+        v["event"]["type"] == "member_joined_channel" && v["event"]["user"] == bob_id
+    })
+    .await;
     assert_eq!(joined[0].1["event"]["channel"], json!(general));
     // Its own messages are not sent back to it; private channels it is not in stay private.
-    slack(&app, &token, "chat.postMessage", json!({"channel": general, "text": "on it"})).await;
+    slack(
+        &app,
+        &token,
+        "chat.postMessage",
+        json!({"channel": general, "text": "on it"}),
+    )
+    .await;
     let secret_channel = create_channel(&app, &alice, &ws, "board", "private").await;
     post(&app, &alice, &secret_channel, "salaries").await;
     post(&app, &alice, &general, "last").await;
     wait_for(&inbox, 1, |v| v["event"]["text"] == "last").await;
-    let all = inbox.lock().await.received.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>().join("\n");
+    let all = inbox
+        .lock()
+        .await
+        .received
+        .iter()
+        .map(|(_, b)| b.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(!all.contains("on it") && !all.contains("salaries"), "{all}");
 }
 
@@ -155,7 +203,13 @@ async fn failed_deliveries_are_retried_with_their_number(backend: Backend) {
     let token = created["token"].as_str().unwrap().to_owned();
     slack(&app, &token, "conversations.join", json!({"channel": general})).await;
     // Act: the URL is set later (verified then), and is down for two attempts.
-    let (status, updated) = app.patch(&alice, &format!("/api/v1/workspaces/{ws}/bots/{}", id(&created)), json!({"request_url": url})).await;
+    let (status, updated) = app
+        .patch(
+            &alice,
+            &format!("/api/v1/workspaces/{ws}/bots/{}", id(&created)),
+            json!({"request_url": url}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
     inbox.lock().await.refuse = 2;
     post(&app, &alice, &general, "are you there").await;
@@ -168,17 +222,33 @@ async fn failed_deliveries_are_retried_with_their_number(backend: Backend) {
         .collect();
     assert_eq!(retry_nums, [None, Some("1".into()), Some("2".into())]);
     assert_eq!(attempts[1].0["x-slack-retry-reason"], "http_error");
-    assert!(attempts.iter().all(|(_, v)| v["event_id"] == attempts[0].1["event_id"]), "the same event each time");
+    assert!(
+        attempts
+            .iter()
+            .all(|(_, v)| v["event_id"] == attempts[0].1["event_id"]),
+        "the same event each time"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let again = wait_for(&inbox, 3, |v| v["event"]["text"] == "are you there").await;
     assert_eq!(again.len(), 3, "delivered once accepted, then never again");
 
     // A URL that does not answer the challenge is refused; so is one nobody listens on.
-    let (status, body) = app.patch(&alice, &format!("/api/v1/workspaces/{ws}/bots/{}", id(&created)),
-        json!({"request_url": url.replace("/events", "/nowhere")})).await;
+    let (status, body) = app
+        .patch(
+            &alice,
+            &format!("/api/v1/workspaces/{ws}/bots/{}", id(&created)),
+            json!({"request_url": url.replace("/events", "/nowhere")}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"]["code"], "url_verification_failed");
-    let (status, body) = app.post(&alice, &format!("/api/v1/workspaces/{ws}/bots"), json!({"name": "X", "request_url": "http://127.0.0.1:1/x"})).await;
+    let (status, body) = app
+        .post(
+            &alice,
+            &format!("/api/v1/workspaces/{ws}/bots"),
+            json!({"name": "X", "request_url": "http://127.0.0.1:1/x"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
@@ -189,7 +259,13 @@ async fn events_wait_in_the_log_while_echo_is_down(backend: Backend) {
     let (ws, general) = workspace(&app, &alice, "Acme").await;
     let (url, inbox) = receiver().await;
     let created = bot(&app, &alice, &ws, json!({"name": "Patient", "request_url": url})).await;
-    slack(&app, created["token"].as_str().unwrap(), "conversations.join", json!({"channel": general})).await;
+    slack(
+        &app,
+        created["token"].as_str().unwrap(),
+        "conversations.join",
+        json!({"channel": general}),
+    )
+    .await;
     inbox.lock().await.refuse = 1;
     post(&app, &alice, &general, "before the restart").await;
     wait_for(&inbox, 1, |v| v["event"]["text"] == "before the restart").await;

@@ -10,19 +10,30 @@ use crate::helpers::*;
 
 /// A bot of `ws` made by `admin`: its creation answer (with `token` and `signing_secret`).
 pub async fn bot(app: &TestApp, admin: &TestUser, ws: &str, body: Value) -> Value {
-    let (status, bot) = app.post(admin, &format!("/api/v1/workspaces/{ws}/bots"), body).await;
+    let (status, bot) = app
+        .post(admin, &format!("/api/v1/workspaces/{ws}/bots"), body)
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{bot}");
     bot
 }
 
 /// A request with an API token (or any bearer string).
-pub async fn with_token(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub async fn with_token(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     app.request(method, path, Some(token), body).await
 }
 
 fn assert_error(status: StatusCode, body: &Value, expected: StatusCode) {
     assert_eq!(status, expected, "{body}");
-    assert!(body["error"]["code"].is_string(), "the contract's error body: {body}");
+    assert!(
+        body["error"]["code"].is_string(),
+        "the contract's error body: {body}"
+    );
 }
 
 on_both_backends! {

@@ -9,14 +9,24 @@ use crate::integrations::{bot, urlencode};
 
 /// Calls a method with a JSON body and a bearer token; the answer must be HTTP 200 JSON.
 pub async fn slack(app: &TestApp, token: &str, method: &str, args: Value) -> Value {
-    let response = app.http.post(app.url(&format!("/slack/api/{method}"))).bearer_auth(token).json(&args).send().await.unwrap();
+    let response = app
+        .http
+        .post(app.url(&format!("/slack/api/{method}")))
+        .bearer_auth(token)
+        .json(&args)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{method}");
     response.json().await.unwrap()
 }
 
 /// Calls a method form-encoded, with the token as a parameter (as older clients do).
 async fn slack_form(app: &TestApp, method: &str, args: &[(&str, &str)]) -> Value {
-    let body: Vec<String> = args.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
+    let body: Vec<String> = args
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
     let response = app
         .http
         .post(app.url(&format!("/slack/api/{method}")))
@@ -31,7 +41,13 @@ async fn slack_form(app: &TestApp, method: &str, args: &[(&str, &str)]) -> Value
 
 /// Calls a method with GET and query parameters.
 async fn slack_get(app: &TestApp, token: &str, method: &str, query: &str) -> Value {
-    let response = app.http.get(app.url(&format!("/slack/api/{method}?{query}"))).bearer_auth(token).send().await.unwrap();
+    let response = app
+        .http
+        .get(app.url(&format!("/slack/api/{method}?{query}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{method}");
     response.json().await.unwrap()
 }
@@ -49,7 +65,12 @@ fn fails(answer: &Value, error: &str) {
 async fn setup(app: &TestApp, alice: &TestUser) -> (String, String, String, String) {
     let (ws, general) = workspace(app, alice, "Acme").await;
     let created = bot(app, alice, &ws, json!({"name": "Helper"})).await;
-    (ws, general, created["token"].as_str().unwrap().to_owned(), created["user_id"].as_str().unwrap().to_owned())
+    (
+        ws,
+        general,
+        created["token"].as_str().unwrap().to_owned(),
+        created["user_id"].as_str().unwrap().to_owned(),
+    )
 }
 
 on_both_backends! {

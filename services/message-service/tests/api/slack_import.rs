@@ -25,9 +25,16 @@ fn export(dir: &std::path::Path, files: &[(&str, Value)]) -> std::path::PathBuf 
 
 async fn run(app: &TestApp, path: &std::path::Path, ws: &str) -> Report {
     let state = app.system.messages.state();
-    import_slack(state.store.clone(), state.integrations.clone(), path, Uuid::parse_str(ws).unwrap(), |_| {}, &|_| {})
-        .await
-        .unwrap()
+    import_slack(
+        state.store.clone(),
+        state.integrations.clone(),
+        path,
+        Uuid::parse_str(ws).unwrap(),
+        |_| {},
+        &|_| {},
+    )
+    .await
+    .unwrap()
 }
 
 on_both_backends! {

@@ -33,7 +33,9 @@ const UPLOAD_TTL_MS: i64 = 3600 * 1000;
 const MAX_FILES: usize = 10;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(upload)).layer(DefaultBodyLimit::disable())
+    OpenApiRouter::new()
+        .routes(routes!(upload))
+        .layer(DefaultBodyLimit::disable())
 }
 
 pub async fn get_upload_url(ctx: &Ctx) -> SlackResult {
@@ -94,7 +96,11 @@ async fn upload(
     let max = state.config.files.max_bytes;
     match receive(&state, id, body, max).await {
         Ok(Some((size, content_type, text))) => {
-            if let Err(e) = state.integrations.finish_upload(id, &content_type, size, &text, now_ms()).await {
+            if let Err(e) = state
+                .integrations
+                .finish_upload(id, &content_type, size, &text, now_ms())
+                .await
+            {
                 return SlackError::from(e).into_response();
             }
             plain(StatusCode::OK, &format!("OK - {size}"))
@@ -108,7 +114,12 @@ async fn upload(
 }
 
 /// Streams the body into the store; None when it exceeds `max` bytes (nothing is kept then).
-async fn receive(state: &AppState, id: Uuid, body: Body, max: u64) -> anyhow::Result<Option<(i64, String, String)>> {
+async fn receive(
+    state: &AppState,
+    id: Uuid,
+    body: Body,
+    max: u64,
+) -> anyhow::Result<Option<(i64, String, String)>> {
     let mut writer = state.files.writer(&content_key(id)).await?;
     let mut head: Vec<u8> = Vec::with_capacity(HEAD_BYTES);
     let mut size: u64 = 0;
@@ -136,18 +147,29 @@ async fn receive(state: &AppState, id: Uuid, body: Body, max: u64) -> anyhow::Re
     writer.finish().await.context("finishing the upload")?;
     let content_type = sniff(&head);
     let text = if content_type.starts_with("text/plain") {
-        String::from_utf8_lossy(&head).trim_end_matches('\u{FFFD}').to_owned()
+        String::from_utf8_lossy(&head)
+            .trim_end_matches('\u{FFFD}')
+            .to_owned()
     } else {
         String::new()
     };
-    Ok(Some((i64::try_from(size).unwrap_or(i64::MAX), content_type, text)))
+    Ok(Some((
+        i64::try_from(size).unwrap_or(i64::MAX),
+        content_type,
+        text,
+    )))
 }
 
 pub async fn complete_upload(ctx: &Ctx) -> SlackResult {
     ctx.require(scopes::FILES_WRITE)?;
     let files = match ctx.params.json("files")? {
         Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_FILES => items,
-        _ => return Err(SlackError::with("invalid_arguments", format!("files must list 1 to {MAX_FILES} uploads"))),
+        _ => {
+            return Err(SlackError::with(
+                "invalid_arguments",
+                format!("files must list 1 to {MAX_FILES} uploads"),
+            ));
+        }
     };
     let channel = match (ctx.params.str("channel_id"), ctx.params.str("channels")) {
         (Some(_), _) => Some(methods::channel_param(ctx, "channel_id").await?),
@@ -160,7 +182,9 @@ pub async fn complete_upload(ctx: &Ctx) -> SlackResult {
     let workspace_id = match channel {
         Some(ch) => {
             let access = crate::http::access::channel_access(&ctx.state, ch, ctx.user_id()).await?;
-            access.require_member().map_err(|_| SlackError::new("not_in_channel"))?;
+            access
+                .require_member()
+                .map_err(|_| SlackError::new("not_in_channel"))?;
             access.channel.workspace_id
         }
         None => ctx.workspace().await?,
@@ -172,12 +196,26 @@ pub async fn complete_upload(ctx: &Ctx) -> SlackResult {
             .and_then(Value::as_str)
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| SlackError::with("invalid_arguments", "each file needs an id"))?;
-        let title = item.get("title").and_then(Value::as_str).filter(|t| !t.trim().is_empty());
-        let upload = ctx.state.integrations.upload(id).await?.filter(|u| u.user_id == ctx.user_id());
+        let title = item
+            .get("title")
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty());
+        let upload = ctx
+            .state
+            .integrations
+            .upload(id)
+            .await?
+            .filter(|u| u.user_id == ctx.user_id());
         let Some(upload) = upload.filter(|u| u.uploaded_at.is_some()) else {
-            return Err(SlackError::with("file_not_found", format!("{id} was not uploaded")));
+            return Err(SlackError::with(
+                "file_not_found",
+                format!("{id} was not uploaded"),
+            ));
         };
-        let content_type = upload.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+        let content_type = upload
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into());
         let size = upload.size.unwrap_or(0);
         let has_thumbnail = thumbnail::is_raster_image(&content_type)
             && u64::try_from(size).is_ok_and(|s| s <= thumbnail::MAX_SOURCE_BYTES)
@@ -196,7 +234,10 @@ pub async fn complete_upload(ctx: &Ctx) -> SlackResult {
         };
         ctx.state
             .store
-            .create_file(&NewFile { row: row.clone(), text_content: upload.text_content.clone().unwrap_or_default() })
+            .create_file(&NewFile {
+                row: row.clone(),
+                text_content: upload.text_content.clone().unwrap_or_default(),
+            })
             .await?;
         ctx.state.integrations.delete_upload(id).await?;
         recorded.push(row);
@@ -204,8 +245,18 @@ pub async fn complete_upload(ctx: &Ctx) -> SlackResult {
     ctx.state.published();
     if let Some(ch) = channel {
         let text = ctx.params.str("initial_comment").unwrap_or_default();
-        methods::post(ctx, ch, text, ctx.params.str("thread_ts"), recorded.iter().map(|f| f.id).collect()).await?;
+        methods::post(
+            ctx,
+            ch,
+            text,
+            ctx.params.str("thread_ts"),
+            recorded.iter().map(|f| f.id).collect(),
+        )
+        .await?;
     }
-    let out: Vec<Value> = recorded.iter().map(|f| objects::file(ctx, &f.to_object())).collect();
+    let out: Vec<Value> = recorded
+        .iter()
+        .map(|f| objects::file(ctx, &f.to_object()))
+        .collect();
     Ok(methods::fields(json!({"files": out})))
 }

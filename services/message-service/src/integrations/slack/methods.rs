@@ -60,7 +60,9 @@ fn cursor(kind: &str, position: &str) -> String {
 }
 
 fn read_cursor(ctx: &Ctx, kind: &str) -> Result<Option<String>, SlackError> {
-    let Some(raw) = ctx.params.str("cursor") else { return Ok(None) };
+    let Some(raw) = ctx.params.str("cursor") else {
+        return Ok(None);
+    };
     let decoded = URL_SAFE_NO_PAD
         .decode(raw.trim())
         .ok()
@@ -87,7 +89,10 @@ async fn channel_arg(ctx: &Ctx, name: &str) -> Result<Uuid, SlackError> {
 }
 
 pub async fn channel_param(ctx: &Ctx, name: &str) -> Result<Uuid, SlackError> {
-    let raw = ctx.params.str(name).ok_or_else(|| SlackError::new("channel_not_found"))?;
+    let raw = ctx
+        .params
+        .str(name)
+        .ok_or_else(|| SlackError::new("channel_not_found"))?;
     channel_value(ctx, &raw).await
 }
 
@@ -112,9 +117,19 @@ pub async fn channel_value(ctx: &Ctx, raw: &str) -> Result<Uuid, SlackError> {
         .ok_or_else(|| SlackError::new("channel_not_found"))
 }
 
-async fn message_arg(ctx: &Ctx, channel_id: Uuid, name: &str, missing: &'static str) -> Result<Uuid, SlackError> {
-    let raw = ctx.params.str(name).ok_or_else(|| SlackError::with("invalid_arguments", format!("{name} is required")))?;
-    ts::resolve(ctx.state.integrations.as_ref(), channel_id, &raw).await?.ok_or_else(|| SlackError::new(missing))
+async fn message_arg(
+    ctx: &Ctx,
+    channel_id: Uuid,
+    name: &str,
+    missing: &'static str,
+) -> Result<Uuid, SlackError> {
+    let raw = ctx
+        .params
+        .str(name)
+        .ok_or_else(|| SlackError::with("invalid_arguments", format!("{name} is required")))?;
+    ts::resolve(ctx.state.integrations.as_ref(), channel_id, &raw)
+        .await?
+        .ok_or_else(|| SlackError::new(missing))
 }
 
 /// The text of a message from `text`, else from `blocks`, else from attachments' fallbacks.
@@ -126,7 +141,11 @@ pub fn text_of(text: Option<String>, blocks: Option<&Value>, attachments: Option
                 .as_array()?
                 .iter()
                 .filter_map(|a| {
-                    a.get("fallback").or_else(|| a.get("text")).or_else(|| a.get("pretext"))?.as_str().map(str::to_owned)
+                    a.get("fallback")
+                        .or_else(|| a.get("text"))
+                        .or_else(|| a.get("pretext"))?
+                        .as_str()
+                        .map(str::to_owned)
                 })
                 .collect();
             Some(parts.join("\n")).filter(|t| !t.trim().is_empty())
@@ -139,9 +158,10 @@ pub fn blocks_text(blocks: &Value) -> String {
         match value {
             Value::Object(object) => {
                 if let Some(Value::String(text)) = object.get("text")
-                    && object.get("type").and_then(Value::as_str).is_some_and(|t| {
-                        matches!(t, "plain_text" | "mrkdwn" | "text" | "link" | "emoji")
-                    })
+                    && object
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| matches!(t, "plain_text" | "mrkdwn" | "text" | "link" | "emoji"))
                 {
                     out.push(text.clone());
                 }
@@ -155,7 +175,9 @@ pub fn blocks_text(blocks: &Value) -> String {
             _ => {}
         }
     }
-    let Some(blocks) = blocks.as_array() else { return String::new() };
+    let Some(blocks) = blocks.as_array() else {
+        return String::new();
+    };
     blocks
         .iter()
         .map(|block| {
@@ -187,7 +209,12 @@ async fn auth_test(ctx: &Ctx) -> SlackResult {
         Ok(ws) => ctx.state.store.workspace(ws, user_id).await?,
         Err(_) => None,
     };
-    let name = ctx.state.integrations.user_name(user_id).await?.unwrap_or_default();
+    let name = ctx
+        .state
+        .integrations
+        .user_name(user_id)
+        .await?
+        .unwrap_or_default();
     let mut out = json!({
         "url": format!("{}/", ctx.base),
         "team": workspace.as_ref().map(|w| w.name.clone()).unwrap_or_default(),
@@ -203,7 +230,13 @@ async fn auth_test(ctx: &Ctx) -> SlackResult {
 }
 
 /// Posts as the caller; used by `chat.postMessage` and file sharing.
-pub async fn post(ctx: &Ctx, channel_id: Uuid, text: String, thread_ts: Option<String>, file_ids: Vec<Uuid>) -> Result<Message, SlackError> {
+pub async fn post(
+    ctx: &Ctx,
+    channel_id: Uuid,
+    text: String,
+    thread_ts: Option<String>,
+    file_ids: Vec<Uuid>,
+) -> Result<Message, SlackError> {
     let thread_root_id = match thread_ts {
         Some(raw) => Some(
             ts::resolve(ctx.state.integrations.as_ref(), channel_id, &raw)
@@ -212,35 +245,61 @@ pub async fn post(ctx: &Ctx, channel_id: Uuid, text: String, thread_ts: Option<S
         ),
         None => None,
     };
-    let body = PostMessage { text, thread_root_id, client_msg_id: ctx.params.str("client_msg_id"), file_ids };
-    let (_, Json(message)) = crate::http::messages::post_message(State(ctx.state.clone()), ctx.caller.clone(), Path(channel_id), Json(body))
-        .await
-        .map_err(|e| text_error(e, "restricted_action"))?;
+    let body = PostMessage {
+        text,
+        thread_root_id,
+        client_msg_id: ctx.params.str("client_msg_id"),
+        file_ids,
+    };
+    let (_, Json(message)) = crate::http::messages::post_message(
+        State(ctx.state.clone()),
+        ctx.caller.clone(),
+        Path(channel_id),
+        Json(body),
+    )
+    .await
+    .map_err(|e| text_error(e, "restricted_action"))?;
     Ok(message)
 }
 
 async fn post_message(ctx: &Ctx) -> SlackResult {
     ctx.require(scopes::CHAT_WRITE)?;
     let channel_id = channel_arg(ctx, "channel").await?;
-    let text = text_of(ctx.params.str("text"), ctx.params.json("blocks")?.as_ref(), ctx.params.json("attachments")?.as_ref())
-        .ok_or_else(|| SlackError::new("no_text"))?;
+    let text = text_of(
+        ctx.params.str("text"),
+        ctx.params.json("blocks")?.as_ref(),
+        ctx.params.json("attachments")?.as_ref(),
+    )
+    .ok_or_else(|| SlackError::new("no_text"))?;
     let message = post(ctx, channel_id, text, ctx.params.str("thread_ts"), Vec::new()).await?;
     let slack = objects::message(ctx, &message).await?;
-    Ok(fields(json!({"channel": channel_id, "ts": slack["ts"], "message": slack})))
+    Ok(fields(
+        json!({"channel": channel_id, "ts": slack["ts"], "message": slack}),
+    ))
 }
 
 async fn update_message(ctx: &Ctx) -> SlackResult {
     ctx.require(scopes::CHAT_WRITE)?;
     let channel_id = channel_arg(ctx, "channel").await?;
     let id = message_arg(ctx, channel_id, "ts", "message_not_found").await?;
-    let text = text_of(ctx.params.str("text"), ctx.params.json("blocks")?.as_ref(), ctx.params.json("attachments")?.as_ref())
-        .ok_or_else(|| SlackError::new("no_text"))?;
-    let Json(message) =
-        crate::http::messages::edit_message(State(ctx.state.clone()), ctx.caller.clone(), Path(id), Json(EditMessage { text }))
-            .await
-            .map_err(|e| text_error(e, "cant_update_message"))?;
+    let text = text_of(
+        ctx.params.str("text"),
+        ctx.params.json("blocks")?.as_ref(),
+        ctx.params.json("attachments")?.as_ref(),
+    )
+    .ok_or_else(|| SlackError::new("no_text"))?;
+    let Json(message) = crate::http::messages::edit_message(
+        State(ctx.state.clone()),
+        ctx.caller.clone(),
+        Path(id),
+        Json(EditMessage { text }),
+    )
+    .await
+    .map_err(|e| text_error(e, "cant_update_message"))?;
     let slack = objects::message(ctx, &message).await?;
-    Ok(fields(json!({"channel": channel_id, "ts": slack["ts"], "text": message.text, "message": slack})))
+    Ok(fields(
+        json!({"channel": channel_id, "ts": slack["ts"], "text": message.text, "message": slack}),
+    ))
 }
 
 async fn delete_message(ctx: &Ctx) -> SlackResult {
@@ -256,7 +315,9 @@ async fn delete_message(ctx: &Ctx) -> SlackResult {
 
 async fn permalink(ctx: &Ctx) -> SlackResult {
     let channel_id = channel_arg(ctx, "channel").await?;
-    channel_access(&ctx.state, channel_id, ctx.user_id()).await.map_err(|e| SlackError::from_echo(e, "channel_not_found"))?;
+    channel_access(&ctx.state, channel_id, ctx.user_id())
+        .await
+        .map_err(|e| SlackError::from_echo(e, "channel_not_found"))?;
     let id = message_arg(ctx, channel_id, "message_ts", "message_not_found").await?;
     let ts = ts::of(ctx.state.integrations.as_ref(), id, channel_id).await?;
     let link = format!("{}/archives/{channel_id}/p{}", ctx.base, ts.replace('.', ""));
@@ -282,17 +343,30 @@ fn kinds(raw: Option<String>) -> Result<Vec<ChannelKind>, SlackError> {
 async fn conversations_list(ctx: &Ctx) -> SlackResult {
     ctx.require(scopes::READ)?;
     let ws = ctx.workspace().await?;
-    let me = workspace_member(&ctx.state, ws, ctx.user_id()).await.map_err(|_| SlackError::new("team_not_found"))?;
+    let me = workspace_member(&ctx.state, ws, ctx.user_id())
+        .await
+        .map_err(|_| SlackError::new("team_not_found"))?;
     let kinds = kinds(ctx.params.str("types"))?;
     let exclude_archived = ctx.params.bool("exclude_archived");
     let limit = ctx.params.limit("limit", 100, 1000)? as usize;
     let offset = offset_cursor(ctx)?;
-    let mut list = ctx.state.store.channel_list(ws, ctx.user_id(), me.role != Role::Guest).await?;
+    let mut list = ctx
+        .state
+        .store
+        .channel_list(ws, ctx.user_id(), me.role != Role::Guest)
+        .await?;
     list.retain(|c| kinds.contains(&c.channel.kind) && !(exclude_archived && c.channel.archived));
     list.sort_by_key(|c| c.channel.id);
-    let page: Vec<Value> = list.iter().skip(offset).take(limit).map(|c| objects::channel(ctx, &c.channel, c.is_member)).collect();
+    let page: Vec<Value> = list
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|c| objects::channel(ctx, &c.channel, c.is_member))
+        .collect();
     let next = (offset + limit < list.len()).then(|| cursor("o", &(offset + limit).to_string()));
-    Ok(fields(json!({"channels": page, "response_metadata": metadata(next)})))
+    Ok(fields(
+        json!({"channels": page, "response_metadata": metadata(next)}),
+    ))
 }
 
 async fn conversations_info(ctx: &Ctx) -> SlackResult {
@@ -308,11 +382,15 @@ async fn conversations_info(ctx: &Ctx) -> SlackResult {
 
 /// A message bound from a ts argument: the message it names, else the instant.
 async fn bound(ctx: &Ctx, channel_id: Uuid, name: &str) -> Result<Option<Uuid>, SlackError> {
-    let Some(raw) = ctx.params.str(name) else { return Ok(None) };
+    let Some(raw) = ctx.params.str(name) else {
+        return Ok(None);
+    };
     if let Some(id) = ts::resolve(ctx.state.integrations.as_ref(), channel_id, &raw).await? {
         return Ok(Some(id));
     }
-    ts::lower_id(&raw).map(Some).ok_or_else(|| SlackError::with("invalid_arguments", format!("{name} is not a timestamp")))
+    ts::lower_id(&raw)
+        .map(Some)
+        .ok_or_else(|| SlackError::with("invalid_arguments", format!("{name} is not a timestamp")))
 }
 
 async fn history(ctx: &Ctx) -> SlackResult {
@@ -325,13 +403,23 @@ async fn history(ctx: &Ctx) -> SlackResult {
         None => bound(ctx, channel_id, "latest").await?,
     };
     let after = bound(ctx, channel_id, "oldest").await?;
-    let (messages, has_more) = ctx.state.store.history(channel_id, &Page { before, after, limit }).await?;
-    let next = if has_more { messages.last().map(|m| cursor("b", &m.id.to_string())) } else { None };
+    let (messages, has_more) = ctx
+        .state
+        .store
+        .history(channel_id, &Page { before, after, limit })
+        .await?;
+    let next = if has_more {
+        messages.last().map(|m| cursor("b", &m.id.to_string()))
+    } else {
+        None
+    };
     let mut out = Vec::with_capacity(messages.len());
     for m in messages.iter().filter(|m| !m.deleted || m.reply_count > 0) {
         out.push(objects::message(ctx, m).await?);
     }
-    Ok(fields(json!({"messages": out, "has_more": has_more, "pin_count": 0, "response_metadata": metadata(next)})))
+    Ok(fields(
+        json!({"messages": out, "has_more": has_more, "pin_count": 0, "response_metadata": metadata(next)}),
+    ))
 }
 
 async fn replies(ctx: &Ctx) -> SlackResult {
@@ -347,31 +435,72 @@ async fn replies(ctx: &Ctx) -> SlackResult {
         None => None,
     };
     let first_page = after.is_none();
-    let (page, has_more) = ctx.state.store.replies(root_id, &Page { before: None, after, limit }).await?;
+    let (page, has_more) = ctx
+        .state
+        .store
+        .replies(
+            root_id,
+            &Page {
+                before: None,
+                after,
+                limit,
+            },
+        )
+        .await?;
     let mut out = Vec::with_capacity(page.len() + 1);
     if first_page {
-        let (root, _) = ctx.state.store.message(root_id).await?.ok_or_else(|| SlackError::new("thread_not_found"))?;
+        let (root, _) = ctx
+            .state
+            .store
+            .message(root_id)
+            .await?
+            .ok_or_else(|| SlackError::new("thread_not_found"))?;
         out.push(objects::message(ctx, &root).await?);
     }
     for m in &page {
         out.push(objects::message(ctx, m).await?);
     }
-    let next = if has_more { page.last().map(|m| cursor("a", &m.id.to_string())) } else { None };
-    Ok(fields(json!({"messages": out, "has_more": has_more, "response_metadata": metadata(next)})))
+    let next = if has_more {
+        page.last().map(|m| cursor("a", &m.id.to_string()))
+    } else {
+        None
+    };
+    Ok(fields(
+        json!({"messages": out, "has_more": has_more, "response_metadata": metadata(next)}),
+    ))
 }
 
 async fn create(ctx: &Ctx) -> SlackResult {
     let private = ctx.params.bool("is_private");
-    ctx.require(if private { &["groups:write"] } else { &["channels:manage"] })?;
+    ctx.require(if private {
+        &["groups:write"]
+    } else {
+        &["channels:manage"]
+    })?;
     let name = ctx.params.required("name")?;
     let ws = ctx.workspace().await?;
-    let body = CreateChannel { name, visibility: if private { Visibility::Private } else { Visibility::Public }, topic: None };
-    let (_, Json(channel)) = crate::http::channels::create_channel(State(ctx.state.clone()), ctx.caller.clone(), Path(ws), Json(body))
-        .await
-        .map_err(|e| match e {
-            MessageError::Invalid(invalid) if invalid.field == "name" => SlackError::with("invalid_name_specials", invalid.message),
-            other => SlackError::from_echo(other, "restricted_action"),
-        })?;
+    let body = CreateChannel {
+        name,
+        visibility: if private {
+            Visibility::Private
+        } else {
+            Visibility::Public
+        },
+        topic: None,
+    };
+    let (_, Json(channel)) = crate::http::channels::create_channel(
+        State(ctx.state.clone()),
+        ctx.caller.clone(),
+        Path(ws),
+        Json(body),
+    )
+    .await
+    .map_err(|e| match e {
+        MessageError::Invalid(invalid) if invalid.field == "name" => {
+            SlackError::with("invalid_name_specials", invalid.message)
+        }
+        other => SlackError::from_echo(other, "restricted_action"),
+    })?;
     Ok(fields(json!({"channel": objects::channel(ctx, &channel, true)})))
 }
 
@@ -383,7 +512,8 @@ async fn join(ctx: &Ctx) -> SlackResult {
         return Err(SlackError::new("method_not_supported_for_channel_type"));
     }
     let already = access.is_member;
-    crate::http::channels::join_channel(State(ctx.state.clone()), ctx.caller.clone(), Path(channel_id)).await?;
+    crate::http::channels::join_channel(State(ctx.state.clone()), ctx.caller.clone(), Path(channel_id))
+        .await?;
     let mut out = json!({"channel": objects::channel(ctx, &access.channel, true)});
     if already {
         out["already_in_channel"] = json!(true);
@@ -400,17 +530,27 @@ async fn members(ctx: &Ctx) -> SlackResult {
     let all = ctx.state.store.channel_members(channel_id).await?;
     let page: Vec<Uuid> = all.iter().skip(offset).take(limit).map(|m| m.user_id).collect();
     let next = (offset + limit < all.len()).then(|| cursor("o", &(offset + limit).to_string()));
-    Ok(fields(json!({"members": page, "response_metadata": metadata(next)})))
+    Ok(fields(
+        json!({"members": page, "response_metadata": metadata(next)}),
+    ))
 }
 
-async fn open_dm(ctx: &Ctx, ws: Uuid, others: Vec<Uuid>) -> Result<(bool, crate::model::Channel), SlackError> {
-    let (status, Json(channel)) =
-        crate::http::channels::open_dm(State(ctx.state.clone()), ctx.caller.clone(), Path(ws), Json(OpenDm { user_ids: others }))
-            .await
-            .map_err(|e| match e {
-                MessageError::Invalid(_) => SlackError::new("user_not_found"),
-                other => SlackError::from(other),
-            })?;
+async fn open_dm(
+    ctx: &Ctx,
+    ws: Uuid,
+    others: Vec<Uuid>,
+) -> Result<(bool, crate::model::Channel), SlackError> {
+    let (status, Json(channel)) = crate::http::channels::open_dm(
+        State(ctx.state.clone()),
+        ctx.caller.clone(),
+        Path(ws),
+        Json(OpenDm { user_ids: others }),
+    )
+    .await
+    .map_err(|e| match e {
+        MessageError::Invalid(_) => SlackError::new("user_not_found"),
+        other => SlackError::from(other),
+    })?;
     Ok((status == axum::http::StatusCode::OK, channel))
 }
 
@@ -419,9 +559,14 @@ async fn open(ctx: &Ctx) -> SlackResult {
     if ctx.params.str("users").is_none() && ctx.params.str("channel").is_some() {
         let channel_id = channel_arg(ctx, "channel").await?;
         let access = channel_access(&ctx.state, channel_id, ctx.user_id()).await?;
-        return Ok(fields(json!({"channel": objects::channel(ctx, &access.channel, access.is_member), "already_open": true})));
+        return Ok(fields(
+            json!({"channel": objects::channel(ctx, &access.channel, access.is_member), "already_open": true}),
+        ));
     }
-    let users = ctx.params.str("users").ok_or_else(|| SlackError::new("users_list_not_supplied"))?;
+    let users = ctx
+        .params
+        .str("users")
+        .ok_or_else(|| SlackError::new("users_list_not_supplied"))?;
     let mut others = Vec::new();
     for raw in users.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         others.push(Uuid::parse_str(raw).map_err(|_| SlackError::new("user_not_found"))?);
@@ -432,7 +577,9 @@ async fn open(ctx: &Ctx) -> SlackResult {
     if !ctx.params.bool("return_im") {
         channel_json = json!({"id": channel.id});
     }
-    Ok(fields(json!({"channel": channel_json, "already_open": already, "no_op": already})))
+    Ok(fields(
+        json!({"channel": channel_json, "already_open": already, "no_op": already}),
+    ))
 }
 
 async fn user_arg(ctx: &Ctx, name: &str) -> Result<Uuid, SlackError> {
@@ -444,14 +591,23 @@ async fn users_info(ctx: &Ctx) -> SlackResult {
     ctx.require(scopes::USERS)?;
     let user_id = user_arg(ctx, "user").await?;
     let ws = ctx.workspace().await?;
-    let member = ctx.state.store.member(ws, user_id).await?.ok_or_else(|| SlackError::new("user_not_found"))?;
-    Ok(fields(json!({"user": objects::user(ctx, user_id, ws, Some(member.role)).await?})))
+    let member = ctx
+        .state
+        .store
+        .member(ws, user_id)
+        .await?
+        .ok_or_else(|| SlackError::new("user_not_found"))?;
+    Ok(fields(
+        json!({"user": objects::user(ctx, user_id, ws, Some(member.role)).await?}),
+    ))
 }
 
 async fn users_list(ctx: &Ctx) -> SlackResult {
     ctx.require(scopes::USERS)?;
     let ws = ctx.workspace().await?;
-    workspace_member(&ctx.state, ws, ctx.user_id()).await.map_err(|_| SlackError::new("team_not_found"))?;
+    workspace_member(&ctx.state, ws, ctx.user_id())
+        .await
+        .map_err(|_| SlackError::new("team_not_found"))?;
     let limit = ctx.params.limit("limit", 200, 1000)? as usize;
     let offset = offset_cursor(ctx)?;
     let all = ctx.state.store.members(ws).await?;
@@ -460,16 +616,30 @@ async fn users_list(ctx: &Ctx) -> SlackResult {
         page.push(objects::user(ctx, m.user_id, ws, Some(m.role)).await?);
     }
     let next = (offset + limit < all.len()).then(|| cursor("o", &(offset + limit).to_string()));
-    Ok(fields(json!({"members": page, "cache_ts": now_ms() / 1000, "response_metadata": metadata(next)})))
+    Ok(fields(
+        json!({"members": page, "cache_ts": now_ms() / 1000, "response_metadata": metadata(next)}),
+    ))
 }
 
 async fn lookup_by_email(ctx: &Ctx) -> SlackResult {
     ctx.require(scopes::USERS_EMAIL)?;
     let email = ctx.params.required("email")?;
     let ws = ctx.workspace().await?;
-    let user_id = ctx.state.integrations.user_by_email(email.trim()).await?.ok_or_else(|| SlackError::new("users_not_found"))?;
-    let member = ctx.state.store.member(ws, user_id).await?.ok_or_else(|| SlackError::new("users_not_found"))?;
-    Ok(fields(json!({"user": objects::user(ctx, user_id, ws, Some(member.role)).await?})))
+    let user_id = ctx
+        .state
+        .integrations
+        .user_by_email(email.trim())
+        .await?
+        .ok_or_else(|| SlackError::new("users_not_found"))?;
+    let member = ctx
+        .state
+        .store
+        .member(ws, user_id)
+        .await?
+        .ok_or_else(|| SlackError::new("users_not_found"))?;
+    Ok(fields(
+        json!({"user": objects::user(ctx, user_id, ws, Some(member.role)).await?}),
+    ))
 }
 
 async fn react(ctx: &Ctx, on: bool) -> SlackResult {
@@ -479,7 +649,10 @@ async fn react(ctx: &Ctx, on: bool) -> SlackResult {
     let name = ctx.params.required("name")?;
     let name = name.trim().trim_matches(':').to_owned();
     let (message, _) = message_access(&ctx.state, id, ctx.user_id()).await?;
-    let mine = message.reactions.iter().any(|r| r.emoji == name && r.user_ids.contains(&ctx.user_id()));
+    let mine = message
+        .reactions
+        .iter()
+        .any(|r| r.emoji == name && r.user_ids.contains(&ctx.user_id()));
     if on && mine {
         return Err(SlackError::new("already_reacted"));
     }
@@ -504,7 +677,9 @@ async fn reactions_get(ctx: &Ctx) -> SlackResult {
     let channel_id = channel_arg(ctx, "channel").await?;
     let id = message_arg(ctx, channel_id, "timestamp", "message_not_found").await?;
     let (message, _) = message_access(&ctx.state, id, ctx.user_id()).await?;
-    Ok(fields(json!({"type": "message", "channel": channel_id, "message": objects::message(ctx, &message).await?})))
+    Ok(fields(
+        json!({"type": "message", "channel": channel_id, "message": objects::message(ctx, &message).await?}),
+    ))
 }
 
 async fn search(ctx: &Ctx) -> SlackResult {
@@ -512,29 +687,58 @@ async fn search(ctx: &Ctx) -> SlackResult {
     let query = ctx.params.required("query")?;
     let count = ctx.params.limit("count", 20, 100)?;
     let page = match ctx.params.str("page") {
-        Some(raw) => raw.parse::<u32>().ok().filter(|p| *p >= 1 && *p <= 100).ok_or_else(|| SlackError::new("invalid_arguments"))?,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p >= 1 && *p <= 100)
+            .ok_or_else(|| SlackError::new("invalid_arguments"))?,
         None => 1,
     };
     let ws = ctx.workspace().await?;
     let offset = i64::from((page - 1) * count);
-    let before = (offset > 0).then(|| crate::search::http::Cursor { offset, now: now_ms() }.encode());
-    let params = crate::search::http::SearchParams { q: query.clone(), limit: Some(count), before };
-    let Json(found) = crate::search::http::search(State(ctx.state.clone()), ctx.caller.clone(), Path(ws), Query(params))
-        .await
-        .map_err(|e| match e {
-            MessageError::Client(_) | MessageError::Invalid(_) => SlackError::new("invalid_search_query"),
-            other => SlackError::from(other),
-        })?;
+    let before = (offset > 0).then(|| {
+        crate::search::http::Cursor {
+            offset,
+            now: now_ms(),
+        }
+        .encode()
+    });
+    let params = crate::search::http::SearchParams {
+        q: query.clone(),
+        limit: Some(count),
+        before,
+    };
+    let Json(found) = crate::search::http::search(
+        State(ctx.state.clone()),
+        ctx.caller.clone(),
+        Path(ws),
+        Query(params),
+    )
+    .await
+    .map_err(|e| match e {
+        MessageError::Client(_) | MessageError::Invalid(_) => SlackError::new("invalid_search_query"),
+        other => SlackError::from(other),
+    })?;
     let mut matches = Vec::with_capacity(found.results.len());
     for hit in &found.results {
         let mut m = objects::message(ctx, &hit.message).await?;
         let channel = ctx.state.store.channel(hit.channel_id).await?;
         let name = channel.as_ref().map(|c| c.name.clone()).unwrap_or_default();
-        let username = ctx.state.integrations.user_name(hit.message.author_id).await?.unwrap_or_default();
+        let username = ctx
+            .state
+            .integrations
+            .user_name(hit.message.author_id)
+            .await?
+            .unwrap_or_default();
         m["channel"] = json!({"id": hit.channel_id, "name": name,
             "is_private": channel.as_ref().is_some_and(|c| c.kind != ChannelKind::Public)});
         m["username"] = json!(username);
-        m["permalink"] = json!(format!("{}/archives/{}/p{}", ctx.base, hit.channel_id, m["ts"].as_str().unwrap_or("").replace('.', "")));
+        m["permalink"] = json!(format!(
+            "{}/archives/{}/p{}",
+            ctx.base,
+            hit.channel_id,
+            m["ts"].as_str().unwrap_or("").replace('.', "")
+        ));
         m["iid"] = json!(hit.message.id);
         matches.push(m);
     }

@@ -51,11 +51,21 @@ pub struct SlackError {
 
 impl SlackError {
     pub fn new(error: &'static str) -> Self {
-        Self { error, detail: None, status: StatusCode::OK, retry_after: None }
+        Self {
+            error,
+            detail: None,
+            status: StatusCode::OK,
+            retry_after: None,
+        }
     }
 
     pub fn with(error: &'static str, detail: impl Into<String>) -> Self {
-        Self { error, detail: Some(detail.into()), status: StatusCode::OK, retry_after: None }
+        Self {
+            error,
+            detail: Some(detail.into()),
+            status: StatusCode::OK,
+            retry_after: None,
+        }
     }
 
     /// An Echo error in Slack's words; `forbidden` names a refusal in the method's terms
@@ -76,19 +86,32 @@ impl SlackError {
             MessageError::Archived => Self::new("is_archived"),
             MessageError::NameTaken => Self::new("name_taken"),
             MessageError::LastOwner => Self::new("restricted_action"),
-            MessageError::Invalid(invalid) => Self::with("invalid_arguments", format!("{}: {}", invalid.field, invalid.message)),
+            MessageError::Invalid(invalid) => Self::with(
+                "invalid_arguments",
+                format!("{}: {}", invalid.field, invalid.message),
+            ),
             MessageError::Auth(_) => Self::new("invalid_auth"),
             MessageError::Client(api) => Self::from_api(api),
             MessageError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "Slack API call failed");
-                Self { error: "internal_error", detail: None, status: StatusCode::INTERNAL_SERVER_ERROR, retry_after: None }
+                Self {
+                    error: "internal_error",
+                    detail: None,
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    retry_after: None,
+                }
             }
         }
     }
 
     fn from_api(error: ApiError) -> Self {
         match error {
-            ApiError::Client { status, message, retry_after, .. } => match status {
+            ApiError::Client {
+                status,
+                message,
+                retry_after,
+                ..
+            } => match status {
                 StatusCode::UNAUTHORIZED => Self::new("invalid_auth"),
                 StatusCode::FORBIDDEN => Self::with("restricted_action", message),
                 StatusCode::NOT_FOUND => Self::with("not_found", message),
@@ -154,21 +177,29 @@ impl Params {
                 map.insert(k.into_owned(), Value::String(v.into_owned()));
             }
         }
-        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let trimmed = body.iter().position(|b| !b.is_ascii_whitespace());
         if trimmed.is_some() {
-            let is_json = content_type.starts_with("application/json") || body.get(trimmed.unwrap_or(0)) == Some(&b'{');
+            let is_json =
+                content_type.starts_with("application/json") || body.get(trimmed.unwrap_or(0)) == Some(&b'{');
             if is_json {
                 match serde_json::from_slice::<Value>(body) {
                     Ok(Value::Object(object)) => map.extend(object),
                     _ => return Err(SlackError::new("invalid_json")),
                 }
-            } else if content_type.is_empty() || content_type.starts_with("application/x-www-form-urlencoded") {
+            } else if content_type.is_empty() || content_type.starts_with("application/x-www-form-urlencoded")
+            {
                 for (k, v) in url::form_urlencoded::parse(body) {
                     map.insert(k.into_owned(), Value::String(v.into_owned()));
                 }
             } else {
-                return Err(SlackError::with("invalid_form_data", format!("unsupported content type {content_type}")));
+                return Err(SlackError::with(
+                    "invalid_form_data",
+                    format!("unsupported content type {content_type}"),
+                ));
             }
         }
         Ok(Self(map))
@@ -187,7 +218,8 @@ impl Params {
     }
 
     pub fn required(&self, name: &str) -> Result<String, SlackError> {
-        self.str(name).ok_or_else(|| SlackError::with("invalid_arguments", format!("{name} is required")))
+        self.str(name)
+            .ok_or_else(|| SlackError::with("invalid_arguments", format!("{name} is required")))
     }
 
     pub fn value(&self, name: &str) -> Option<&Value> {
@@ -205,7 +237,10 @@ impl Params {
             Some(raw) => match raw.parse::<u32>() {
                 Ok(0) => Ok(default),
                 Ok(n) => Ok(n.min(max)),
-                Err(_) => Err(SlackError::with("invalid_limit", format!("{name} must be a number"))),
+                Err(_) => Err(SlackError::with(
+                    "invalid_limit",
+                    format!("{name} must be a number"),
+                )),
             },
         }
     }
@@ -243,9 +278,10 @@ impl Ctx {
     /// Refuses the call unless the token has one of these scopes.
     pub fn require(&self, scopes: &[&str]) -> Result<(), SlackError> {
         match &self.token {
-            Some(token) if !token.allows_any(scopes) => {
-                Err(SlackError::with("missing_scope", format!("needed: {}", scopes.join(","))))
-            }
+            Some(token) if !token.allows_any(scopes) => Err(SlackError::with(
+                "missing_scope",
+                format!("needed: {}", scopes.join(",")),
+            )),
             _ => Ok(()),
         }
     }
@@ -273,12 +309,21 @@ impl Ctx {
                 .map(|w| w.id)
                 .ok_or_else(|| SlackError::new("team_not_found"));
         }
-        mine.first().map(|w| w.id).ok_or_else(|| SlackError::new("team_not_found"))
+        mine.first()
+            .map(|w| w.id)
+            .ok_or_else(|| SlackError::new("team_not_found"))
     }
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<(Caller, Option<ApiToken>), SlackError> {
-    let token = bearer_token(headers).map(str::to_owned).or_else(|| params.str("token")).ok_or_else(|| SlackError::new("not_authed"))?;
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(Caller, Option<ApiToken>), SlackError> {
+    let token = bearer_token(headers)
+        .map(str::to_owned)
+        .or_else(|| params.str("token"))
+        .ok_or_else(|| SlackError::new("not_authed"))?;
     if auth::is_api_token(&token) {
         let (caller, api) = auth::authenticate(state, &token).await.map_err(|e| match e {
             MessageError::Client(_) | MessageError::Auth(_) => SlackError::new("invalid_auth"),
@@ -297,10 +342,23 @@ async fn authenticate(state: &AppState, headers: &HeaderMap, params: &Params) ->
         },
         _ => SlackError::new("invalid_auth"),
     })?;
-    Ok((Caller { user_id: claims.sub, session_id: claims.sid, claims }, None))
+    Ok((
+        Caller {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            claims,
+        },
+        None,
+    ))
 }
 
-async fn call(state: AppState, method: String, headers: HeaderMap, query: Option<String>, body: Bytes) -> Response {
+async fn call(
+    state: AppState,
+    method: String,
+    headers: HeaderMap,
+    query: Option<String>,
+    body: Bytes,
+) -> Response {
     let params = match Params::parse(query.as_deref(), &headers, &body) {
         Ok(params) => params,
         Err(e) => return e.into_response(),
@@ -310,7 +368,14 @@ async fn call(state: AppState, method: String, headers: HeaderMap, query: Option
         Err(e) => return e.into_response(),
     };
     let base = super::http::public_base(&state, &headers);
-    let ctx = Ctx { state, caller, token, params, base, bots: Mutex::new(HashMap::new()) };
+    let ctx = Ctx {
+        state,
+        caller,
+        token,
+        params,
+        base,
+        bots: Mutex::new(HashMap::new()),
+    };
     match methods::dispatch(&method, &ctx).await {
         Ok(fields) => {
             let mut body = Map::new();

@@ -7,7 +7,9 @@ use super::{Ctx, SlackError, ts};
 use crate::model::{Channel, ChannelKind, FileObject, Message};
 
 fn secs(rfc: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc).map(|t| t.timestamp()).unwrap_or(0)
+    chrono::DateTime::parse_from_rfc3339(rfc)
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
 }
 
 /// A message; its thread's root ts when it is a reply (or has replies).
@@ -99,7 +101,12 @@ pub fn channel(ctx: &Ctx, c: &Channel, is_member: bool) -> Value {
         "purpose": {"value": "", "creator": "", "last_set": 0},
     });
     if kind == ChannelKind::Dm {
-        let other = c.member_ids.iter().flatten().find(|id| **id != ctx.user_id()).copied();
+        let other = c
+            .member_ids
+            .iter()
+            .flatten()
+            .find(|id| **id != ctx.user_id())
+            .copied();
         out["user"] = json!(other.unwrap_or(ctx.user_id()));
     }
     out
@@ -107,11 +114,21 @@ pub fn channel(ctx: &Ctx, c: &Channel, is_member: bool) -> Value {
 
 /// A user as Slack shows one, from what message-service knows (the directory of names, the
 /// addresses user-service reported, the bots).
-pub async fn user(ctx: &Ctx, user_id: Uuid, workspace_id: Uuid, role: Option<crate::model::Role>) -> Result<Value, SlackError> {
+pub async fn user(
+    ctx: &Ctx,
+    user_id: Uuid,
+    workspace_id: Uuid,
+    role: Option<crate::model::Role>,
+) -> Result<Value, SlackError> {
     let store = &ctx.state.integrations;
     let name = store.user_name(user_id).await?.unwrap_or_default();
     let bot = store.bot_by_user(user_id).await?;
-    let webhook = bot.is_none() && store.webhooks(workspace_id).await?.iter().any(|w| w.user_id == user_id);
+    let webhook = bot.is_none()
+        && store
+            .webhooks(workspace_id)
+            .await?
+            .iter()
+            .any(|w| w.user_id == user_id);
     let is_bot = bot.is_some() || webhook;
     let mut profile = json!({
         "display_name": name,
@@ -128,11 +145,21 @@ pub async fn user(ctx: &Ctx, user_id: Uuid, workspace_id: Uuid, role: Option<cra
             }
         }
     }
-    let may_read_email = ctx.token.as_ref().is_none_or(|t| t.allows_any(super::super::scopes::USERS_EMAIL));
-    if !is_bot && may_read_email && let Some(email) = store.user_email(user_id).await? {
+    let may_read_email = ctx
+        .token
+        .as_ref()
+        .is_none_or(|t| t.allows_any(super::super::scopes::USERS_EMAIL));
+    if !is_bot
+        && may_read_email
+        && let Some(email) = store.user_email(user_id).await?
+    {
         profile["email"] = json!(email);
     }
-    let handle: String = name.to_lowercase().chars().map(|c| if c.is_whitespace() { '.' } else { c }).collect();
+    let handle: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_whitespace() { '.' } else { c })
+        .collect();
     Ok(json!({
         "id": user_id,
         "team_id": workspace_id,

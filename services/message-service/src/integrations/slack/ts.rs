@@ -11,17 +11,29 @@ use crate::integrations::store::IntegrationStore;
 use crate::store::StoreResult;
 
 pub fn format(micros: i64) -> String {
-    format!("{}.{:06}", micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000))
+    format!(
+        "{}.{:06}",
+        micros.div_euclid(1_000_000),
+        micros.rem_euclid(1_000_000)
+    )
 }
 
 /// Microseconds since the epoch, from "seconds.micros" (fewer fraction digits are padded).
 pub fn parse(ts: &str) -> Option<i64> {
     let (secs, frac) = ts.trim().split_once('.').unwrap_or((ts.trim(), ""));
-    if secs.is_empty() || frac.len() > 6 || !secs.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if secs.is_empty()
+        || frac.len() > 6
+        || !secs.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let secs: i64 = secs.parse().ok()?;
-    let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<6}").parse().ok()? };
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<6}").parse().ok()?
+    };
     secs.checked_mul(1_000_000)?.checked_add(frac)
 }
 
@@ -51,7 +63,11 @@ pub fn id_bounds(millis: i64) -> (Uuid, Uuid) {
 /// A fresh UUIDv7 of a given instant (for messages imported with their original time).
 pub fn id_at(millis: i64) -> Uuid {
     let millis = u64::try_from(millis).unwrap_or(0);
-    let ts = uuid::Timestamp::from_unix(uuid::NoContext, millis / 1000, u32::try_from(millis % 1000).unwrap_or(0) * 1_000_000);
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        millis / 1000,
+        u32::try_from(millis % 1000).unwrap_or(0) * 1_000_000,
+    );
     Uuid::new_v7(ts)
 }
 
