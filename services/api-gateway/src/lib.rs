@@ -118,13 +118,25 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
     if let Ok(value) = HeaderValue::from_str(&client_ip) {
         request.headers_mut().insert("x-forwarded-for", value);
     }
+    // Services hand out URLs (webhooks, uploads) on the address the client used; the Host header
+    // itself does not survive the hop to a remote replica.
+    let trusted = gateway.config.trust_forwarded_for && request.headers().contains_key("x-forwarded-host");
+    if !trusted {
+        request.headers_mut().remove("x-forwarded-host");
+        let host = request.headers().get(header::HOST).cloned().or_else(|| {
+            request.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
+        if let Some(host) = host {
+            request.headers_mut().insert("x-forwarded-host", host);
+        }
+    }
     let (request, login_account) = match limits::check(&gateway, &client_ip, request).await {
         Ok(checked) => checked,
         Err(error) => return error.into_response(),
     };
 
     let long_running = request.headers().contains_key(header::UPGRADE)
-        || (request.method() == Method::POST && path == "/api/v1/files")
+        || (request.method() == Method::POST && (path == "/api/v1/files" || path.starts_with("/slack/upload/")))
         || path.ends_with("/export");
     let upstream = gateway.upstreams.get(service).clone();
     if long_running {
