@@ -5,7 +5,7 @@ export npm_config_cache ?= $(HOME)/.cache/echo/npm
 DATA_DIR ?= ./data
 PORT ?= 8080
 
-.PHONY: run dev cluster model web test test-rust test-web e2e lint fmt
+.PHONY: run dev cluster model web test test-rust test-web e2e test-slack-sdk lint fmt
 
 ## Build the web app, fetch the embedding model and run all of Echo on http://localhost:$(PORT),
 ## data in $(DATA_DIR).
@@ -29,8 +29,9 @@ frontend/node_modules/.installed: frontend/package-lock.json
 	npm --prefix frontend ci --no-audit --no-fund
 	touch $@
 
-## Every test: Rust (both backends, scaled topology), the web app's unit and browser tests.
-test: test-rust test-web e2e
+## Every test: Rust (both backends, scaled topology), the web app's unit and browser tests, and
+## Slack's own Python clients against Echo.
+test: test-rust test-web e2e test-slack-sdk
 
 test-rust: model
 	cargo nextest run --workspace --no-fail-fast
@@ -49,6 +50,12 @@ e2e: web
 ## replicas, PostgreSQL and Redis from here, files in a local S3 server.
 cluster: web model
 	cargo run -p echo-server -- cluster
+
+## Slack's official Python clients (slack-sdk, slack-bolt, from PyPI into ~/.cache/echo/venv)
+## against a real `echo-server up`.
+test-slack-sdk:
+	cargo build -p echo-server
+	scripts/slack-sdk.sh
 
 lint:
 	cargo fmt --all --check

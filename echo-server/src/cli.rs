@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::commands::ai::{self, AiCommand};
 use crate::commands::cluster::{self, ClusterArgs};
 use crate::commands::events::{self, EventsCommand};
+use crate::commands::import::{self, ImportCommand};
 use crate::config::{EchoConfig, Overrides, absolute};
 use crate::system::{self, ServiceName, System};
 
@@ -66,6 +67,9 @@ enum Command {
     /// The AI features' embedding model.
     #[command(subcommand)]
     Ai(AiCommand),
+    /// Bring history in from another chat system (a Slack export).
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(config).await,
         Command::Events(command) => events::run(&config, command).await,
         Command::Ai(command) => ai::run(&config, command).await,
+        Command::Import(command) => import::run(&config, command).await,
         Command::Keys(KeysCommand::Rotate) => {
             let kid = user_service::rotate_signing_key(&config.users).await?;
             println!("new signing key {kid} is now current; tokens signed by the previous key verify until they expire");

@@ -3,3 +3,4 @@
 pub mod ai;
 pub mod cluster;
 pub mod events;
+pub mod import;

@@ -118,13 +118,25 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
     if let Ok(value) = HeaderValue::from_str(&client_ip) {
         request.headers_mut().insert("x-forwarded-for", value);
     }
+    // Services hand out URLs (webhooks, uploads) on the address the client used; the Host header
+    // itself does not survive the hop to a remote replica.
+    let trusted = gateway.config.trust_forwarded_for && request.headers().contains_key("x-forwarded-host");
+    if !trusted {
+        request.headers_mut().remove("x-forwarded-host");
+        let host = request.headers().get(header::HOST).cloned().or_else(|| {
+            request.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
+        if let Some(host) = host {
+            request.headers_mut().insert("x-forwarded-host", host);
+        }
+    }
     let (request, login_account) = match limits::check(&gateway, &client_ip, request).await {
         Ok(checked) => checked,
         Err(error) => return error.into_response(),
     };
 
     let long_running = request.headers().contains_key(header::UPGRADE)
-        || (request.method() == Method::POST && path == "/api/v1/files")
+        || (request.method() == Method::POST && (path == "/api/v1/files" || path.starts_with("/slack/upload/")))
         || path.ends_with("/export");
     let upstream = gateway.upstreams.get(service).clone();
     if long_running {
@@ -144,8 +156,10 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
 }
 
 /// Verifies the caller's access token unless the path authenticates by other means. A bearer
-/// token that is not a JWT (a bot or API token) is left to message-service, the only service
-/// that accepts those.
+/// token that is not a JWT (a bot or personal API token) is left to message-service, which
+/// stores those tokens and checks them on every request, so that revoking one takes effect at
+/// once (see message-service's `integrations::auth` for the trade-off); the gateway rate-limits
+/// them per token. The other services accept only access tokens.
 async fn authenticate(gateway: &Gateway, service: Service, request: &mut Request) -> Result<(), ApiError> {
     if routes::is_public(request.method(), request.uri().path()) {
         return Ok(());

@@ -42,6 +42,10 @@ pub async fn check(gateway: &Gateway, ip: &str, request: Request) -> Result<(Req
     }
     if let Some(caller) = request.extensions().get::<Caller>() {
         hit(gateway, &format!("user:{}", caller.user_id), limits.per_user).await?;
+    } else if let Some(token) = api_token(&request) {
+        // Bot and personal tokens are verified by message-service; they are counted here per
+        // token (by hash) against the same limit as a user.
+        hit(gateway, &format!("token:{token}"), limits.per_user).await?;
     }
     if post && let Some(channel) = path.strip_prefix("/api/v1/channels/").and_then(|rest| rest.strip_suffix("/messages")) {
         hit(gateway, &format!("posts:{channel}"), limits.posts_per_channel).await?;
@@ -51,6 +55,13 @@ pub async fn check(gateway: &Gateway, ip: &str, request: Request) -> Result<(Req
         return login_lane(gateway, request).await.map(|(r, account)| (r, Some(account)));
     }
     Ok((request, None))
+}
+
+/// The hash of a bearer token that is not a JWT (an API token), for its rate-limit key.
+fn api_token(request: &Request) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let token = echo_auth::caller::bearer_token(request.headers()).filter(|t| t.split('.').count() != 3)?;
+    Some(Sha256::digest(token.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect())
 }
 
 /// An account with too many recent failed logins waits, whatever address the attempts come from.

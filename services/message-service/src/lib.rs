@@ -18,12 +18,15 @@
 //! - [`realtime`]: the WebSocket endpoint.
 //! - [`notifications`]: who is notified of a message and why (a consumer of the bus), the inbox,
 //!   explain, and notification preferences.
+//! - [`integrations`]: bots and API tokens, incoming webhooks, the Slack-compatible Web API and
+//!   outgoing events to bots (a consumer of the bus, with retries like notifications').
 
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod files;
 pub mod http;
+pub mod integrations;
 pub mod mentions;
 pub mod model;
 pub mod notifications;
@@ -64,6 +67,8 @@ pub struct MessageService {
     notifier_task: Mutex<Option<JoinHandle<()>>>,
     push_task: Mutex<Option<JoinHandle<()>>>,
     email_task: Mutex<Option<JoinHandle<()>>>,
+    bot_events_task: Mutex<Option<JoinHandle<()>>>,
+    bot_sender_task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl MessageService {
@@ -140,6 +145,24 @@ impl MessageService {
             }
             None => None,
         };
+        // Bot events: one group for every replica (each event is queued once per bot, and the
+        // delivery log's key makes redelivery harmless); every replica runs a sender.
+        let integrations = integrations::store::open(&db);
+        let bot_events = Arc::new(integrations::events::Outgoing::new()?);
+        let dispatcher = integrations::events::BotEvents {
+            messages: store.clone(),
+            integrations: integrations.clone(),
+            wake: bot_events.wake.clone(),
+        };
+        let consumer = ConsumerConfig::new(integrations::events::GROUP, consumer_name());
+        let bot_events_task =
+            echo_events::spawn_consumer(deps.bus.clone(), consumer, Arc::new(dispatcher), shutdown.clone());
+        let bot_sender = integrations::events::EventSender {
+            store: integrations.clone(),
+            outgoing: bot_events.clone(),
+            config: config.notifications.clone(),
+        };
+        let bot_sender_task = bot_sender.spawn(shutdown.clone());
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -152,6 +175,8 @@ impl MessageService {
             deliveries,
             vapid,
             unsubscribe,
+            integrations,
+            bot_events,
         };
         Ok(Self {
             state,
@@ -162,12 +187,16 @@ impl MessageService {
             notifier_task: Mutex::new(Some(notifier_task)),
             push_task: Mutex::new(Some(push_task)),
             email_task: Mutex::new(email_task),
+            bot_events_task: Mutex::new(Some(bot_events_task)),
+            bot_sender_task: Mutex::new(Some(bot_sender_task)),
         })
     }
 
     /// The routes, and their OpenAPI description.
     pub fn router(&self) -> (Router, OpenApi) {
         let (router, openapi) = routes(self.state.config.files.max_bytes).split_for_parts();
+        // API tokens are checked before any handler (see `integrations::auth`).
+        let router = router.layer(axum::middleware::from_fn_with_state(self.state.clone(), integrations::auth::layer));
         (router.with_state(self.state.clone()), openapi)
     }
 
@@ -197,6 +226,8 @@ impl MessageService {
             &self.notifier_task,
             &self.push_task,
             &self.email_task,
+            &self.bot_events_task,
+            &self.bot_sender_task,
         ] {
             if let Some(task) = task.lock().await.take() {
                 let _ = task.await;
@@ -241,6 +272,7 @@ fn routes(max_file_bytes: u64) -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(search::http::router())
         .merge(realtime::router())
         .merge(notifications::router())
+        .merge(integrations::router())
 }
 
 /// The OpenAPI description of every route, for a gateway in front of remote replicas.

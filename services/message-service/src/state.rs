@@ -7,6 +7,8 @@ use echo_events::{EventBus, RelayHandle};
 
 use crate::config::Config;
 use crate::files::store::FileStore;
+use crate::integrations::events::Outgoing;
+use crate::integrations::store::IntegrationStore;
 use crate::notifications::delivery_store::DeliveryStore;
 use crate::notifications::store::NotificationStore;
 use crate::notifications::unsubscribe::UnsubscribeKey;
@@ -33,6 +35,10 @@ pub struct AppState {
     pub vapid: Arc<Vapid>,
     /// Signs and checks the unsubscribe links of notification emails.
     pub unsubscribe: Arc<UnsubscribeKey>,
+    /// Bots, API tokens, webhooks, Slack timestamps and the Events API delivery log.
+    pub integrations: Arc<dyn IntegrationStore>,
+    /// Sends events to bots' request URLs (and verifies those URLs).
+    pub bot_events: Arc<Outgoing>,
 }
 
 impl AppState {

@@ -1,5 +1,7 @@
 //! What user-service learns from other services' events: who is in which workspace (profiles are
-//! visible to people who share one) and which WebSocket connections are live (presence).
+//! visible to people who share one), which WebSocket connections are live (presence), and the
+//! bots and webhooks message-service creates (accounts of their own, with `is_bot`, that cannot
+//! sign in).
 //! Every effect is idempotent, as delivery is at least once.
 
 use std::sync::Arc;
@@ -28,6 +30,15 @@ struct Connection {
     user_id: Uuid,
     /// The message-service replica holding it (absent from reports of older replicas).
     replica_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BotCreated {
+    /// `bot`, `webhook`, or `imported` (a person from a Slack import who has no account).
+    kind: String,
+    bot_id: Uuid,
+    user_id: Uuid,
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -60,11 +71,32 @@ impl EventHandler for Projections {
                 }
                 self.relay.notify();
             }
+            "bot.created" if known_version => {
+                let b: BotCreated = envelope.decode().map_err(|e| HandleError::Park(e.to_string()))?;
+                // No password (bots never sign in: login only looks at people) and an address
+                // that cannot receive mail; no events, so nothing emails or notifies it.
+                let user = crate::store::NewUser {
+                    id: b.user_id,
+                    email: format!("{}-{}@integrations.invalid", b.kind, b.bot_id.simple()),
+                    password_hash: String::new(),
+                    display_name: b.name,
+                    // Placeholders of imported people too: `is_bot` is what keeps an account
+                    // without a password out of sign-in.
+                    is_bot: true,
+                    now,
+                };
+                match self.store.create_user(&user, &[]).await {
+                    // Delivered before: the account exists.
+                    Ok(()) | Err(crate::store::StoreError::EmailTaken) => {}
+                    Err(e) => return Err(HandleError::Retry(anyhow::Error::from(e))),
+                }
+            }
             "realtime.replica_alive" if known_version => {
                 let alive: ReplicaAlive = envelope.decode().map_err(|e| HandleError::Park(e.to_string()))?;
                 self.store.replica_seen(&alive.replica_id, occurred_ms(envelope)).await.map_err(anyhow::Error::from)?;
             }
-            "workspace.member_joined" | "workspace.member_left" | "connection.opened" | "connection.closed" | "realtime.replica_alive" => {
+            "workspace.member_joined" | "workspace.member_left" | "connection.opened" | "connection.closed" | "realtime.replica_alive"
+            | "bot.created" => {
                 return Err(HandleError::Park(format!("unknown version {} of {}", envelope.version, envelope.kind)));
             }
             _ => {}

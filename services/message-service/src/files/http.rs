@@ -140,7 +140,7 @@ async fn record(state: &AppState, caller: &Caller, received: Received) -> Messag
     Ok(row.to_object())
 }
 
-async fn make_thumbnail(state: &AppState, id: Uuid) -> anyhow::Result<()> {
+pub(crate) async fn make_thumbnail(state: &AppState, id: Uuid) -> anyhow::Result<()> {
     let source = state.files.read(&content_key(id)).await?;
     let png = thumbnail::make_blocking(source, state.config.files.thumbnail_px).await?;
     state.files.put(&thumbnail_key(id), png.into()).await

@@ -96,7 +96,7 @@ fn parse_topic(raw: &str) -> Result<String, Invalid> {
     responses((status = 201, body = Channel), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "name taken", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %ws))]
-async fn create_channel(
+pub(crate) async fn create_channel(
     State(state): State<AppState>,
     caller: Caller,
     Path(ws): Path<Uuid>,
@@ -156,7 +156,7 @@ async fn list_channels(
     responses((status = 200, body = Channel), (status = 201, body = Channel), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %ws))]
-async fn open_dm(
+pub(crate) async fn open_dm(
     State(state): State<AppState>,
     caller: Caller,
     Path(ws): Path<Uuid>,
@@ -223,7 +223,7 @@ async fn get_channel(
     responses((status = 200, body = Channel), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "name taken", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]
-async fn update_channel(
+pub(crate) async fn update_channel(
     State(state): State<AppState>,
     caller: Caller,
     Path(ch): Path<Uuid>,
@@ -282,7 +282,7 @@ async fn update_channel(
     params(("ch" = Uuid, Path, description = "channel id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]
-async fn join_channel(
+pub(crate) async fn join_channel(
     State(state): State<AppState>,
     caller: Caller,
     Path(ch): Path<Uuid>,
@@ -337,7 +337,7 @@ async fn list_members(
     params(("ch" = Uuid, Path, description = "channel id")), request_body = AddMember,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]
-async fn add_member(
+pub(crate) async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
     Path(ch): Path<Uuid>,

@@ -117,7 +117,7 @@ async fn mentions_in(state: &AppState, workspace_id: Uuid, text: &str) -> Messag
     responses((status = 201, body = Message), (status = 200, description = "a resend", body = Message),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]
-async fn post_message(
+pub(crate) async fn post_message(
     State(state): State<AppState>,
     caller: Caller,
     Path(ch): Path<Uuid>,
@@ -236,7 +236,7 @@ async fn replies(
     responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, message_id = %id))]
-async fn edit_message(
+pub(crate) async fn edit_message(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
@@ -289,7 +289,7 @@ async fn versions(
     params(("id" = Uuid, Path, description = "message id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, message_id = %id))]
-async fn delete_message(
+pub(crate) async fn delete_message(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,

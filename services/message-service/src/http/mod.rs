@@ -1,11 +1,11 @@
 //! message-service's HTTP API, one module per resource.
 
 pub mod access;
-mod channels;
+pub(crate) mod channels;
 mod invites;
-mod messages;
+pub(crate) mod messages;
 mod pins;
-mod reactions;
+pub(crate) mod reactions;
 mod workspaces;
 
 use utoipa_axum::router::OpenApiRouter;

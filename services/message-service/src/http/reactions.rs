@@ -54,7 +54,7 @@ async fn set(
     params(("id" = Uuid, Path, description = "message id"), ("emoji" = String, Path, description = "short name or emoji")),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, message_id = %id))]
-async fn add_reaction(
+pub(crate) async fn add_reaction(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, emoji)): Path<(Uuid, String)>,
@@ -67,7 +67,7 @@ async fn add_reaction(
     params(("id" = Uuid, Path, description = "message id"), ("emoji" = String, Path, description = "short name or emoji")),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, message_id = %id))]
-async fn remove_reaction(
+pub(crate) async fn remove_reaction(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, emoji)): Path<(Uuid, String)>,

@@ -92,7 +92,7 @@ fn bad_query(message: String) -> MessageError {
     params(("ws" = Uuid, Path, description = "workspace id"), SearchParams),
     responses((status = 200, body = SearchPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %ws))]
-async fn search(
+pub(crate) async fn search(
     State(state): State<AppState>,
     caller: Caller,
     Path(ws): Path<Uuid>,

@@ -4,12 +4,14 @@
 // Helpers shared by many tests fail loudly; clippy.toml only exempts #[test] functions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bot_events;
 mod channels;
 mod dms;
 mod email;
 mod events;
 mod files;
 mod helpers;
+mod integrations;
 mod messages;
 mod notifications;
 mod paging;
@@ -17,6 +19,8 @@ mod permissions;
 mod reactions_pins;
 mod s3;
 mod search;
+mod slack_api;
+mod slack_import;
 mod realtime;
 mod threads;
 mod unreads;
