@@ -69,6 +69,22 @@ describe(`a channel with ${COUNT} messages`, { timeout: 20 * 60_000 }, () => {
     console.log(`reached the top of ${COUNT} messages in ${(up.ms / 1000).toFixed(1)} s; ${up.rendered} message rows in the DOM`);
     assert.ok(up.rendered < 300, `virtualized: ${up.rendered} rows rendered`);
 
+    // The frame rate this browser manages right now with nothing to do: the baseline, measured in
+    // the same run, so a loaded machine is not mistaken for a slow list.
+    const idle = stats(
+      await page.evaluate(async () => {
+        const deltas = [];
+        let last = performance.now();
+        for (let i = 0; i < 120; i++) {
+          await new Promise((r) => requestAnimationFrame(r));
+          const now = performance.now();
+          deltas.push(now - last);
+          last = now;
+        }
+        return deltas;
+      }),
+    );
+
     const down = await list.evaluate(async (el) => {
       const deltas = [];
       const distance = el.scrollHeight - el.clientHeight;
@@ -84,9 +100,10 @@ describe(`a channel with ${COUNT} messages`, { timeout: 20 * 60_000 }, () => {
       return { deltas, atBottom: el.scrollHeight - el.scrollTop - el.clientHeight < 50 };
     });
     const s = stats(down.deltas);
-    console.log(`scroll top→bottom frame times: median ${s.median.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, max ${s.max.toFixed(1)} ms over ${s.frames} frames`);
+    console.log(`scroll top→bottom frame times: median ${s.median.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, max ${s.max.toFixed(1)} ms over ${s.frames} frames (idle median ${idle.median.toFixed(1)} ms)`);
     assert.ok(down.atBottom, 'reached the newest message again');
-    assert.ok(s.median < 34, `median frame ${s.median.toFixed(1)} ms should stay under two frames`);
+    const budget = Math.max(34, 2 * idle.median);
+    assert.ok(s.median < budget, `median frame ${s.median.toFixed(1)} ms should stay under two idle frames (idle median ${idle.median.toFixed(1)} ms)`);
     const newest = await page.getByTestId('message-text').last().textContent();
     assert.match(newest, /Message number/);
     await ctx.close();
