@@ -511,12 +511,7 @@ macro_rules! impl_integration_store {
                 outcome: &$crate::notifications::delivery_store::Outcome,
                 now: i64,
             ) -> $crate::store::StoreResult<()> {
-                use $crate::notifications::delivery_store::Outcome;
-                let (status, due_at, error, sent_at): (&str, i64, Option<&str>, Option<i64>) = match outcome {
-                    Outcome::Sent => ("sent", now, None, Some(now)),
-                    Outcome::Retry { at, error } => ("pending", *at, Some(error.as_str()), None),
-                    Outcome::Final { status, error } => (status, now, Some(error.as_str()), None),
-                };
+                let (status, due_at, error, sent_at) = outcome.columns(now);
                 sqlx::query(
                     "UPDATE bot_event_deliveries SET status = $3, due_at = $4, last_error = $5, sent_at = $6
                      WHERE bot_id = $1 AND event_id = $2",

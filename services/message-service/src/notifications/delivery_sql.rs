@@ -105,12 +105,7 @@ macro_rules! impl_delivery_store {
                 outcome: &$crate::notifications::delivery_store::Outcome,
                 now: i64,
             ) -> $crate::store::StoreResult<()> {
-                use $crate::notifications::delivery_store::Outcome;
-                let (status, due_at, error, sent_at): (&str, i64, Option<&str>, Option<i64>) = match outcome {
-                    Outcome::Sent => ("sent", now, None, Some(now)),
-                    Outcome::Retry { at, error } => ("pending", *at, Some(error.as_str()), None),
-                    Outcome::Final { status, error } => (status, now, Some(error.as_str()), None),
-                };
+                let (status, due_at, error, sent_at) = outcome.columns(now);
                 let mut tx = self.pool.begin().await?;
                 sqlx::query(
                     "UPDATE notification_deliveries SET status = $3, due_at = $4, last_error = $5, sent_at = $6
@@ -236,12 +231,7 @@ macro_rules! impl_delivery_store {
                 outcome: &$crate::notifications::delivery_store::Outcome,
                 now: i64,
             ) -> $crate::store::StoreResult<()> {
-                use $crate::notifications::delivery_store::Outcome;
-                let (status, due_at, error, sent_at): (&str, i64, Option<&str>, Option<i64>) = match outcome {
-                    Outcome::Sent => ("sent", now, None, Some(now)),
-                    Outcome::Retry { at, error } => ("pending", *at, Some(error.as_str()), None),
-                    Outcome::Final { status, error } => (status, now, Some(error.as_str()), None),
-                };
+                let (status, due_at, error, sent_at) = outcome.columns(now);
                 sqlx::query(
                     "UPDATE notification_deliveries SET status = $3, due_at = $4, last_error = $5, sent_at = $6
                      WHERE notification_id = $1 AND channel = 'email' AND target = $2",

@@ -131,6 +131,15 @@ impl Outcome {
         let delay = config.delivery_backoff_ms.saturating_mul(factor).min(config.delivery_backoff_max_ms);
         Outcome::Retry { at: now_ms().saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)), error }
     }
+
+    /// The delivery row's `(status, due_at, last_error, sent_at)` after this outcome at `now`.
+    pub fn columns(&self, now: i64) -> (&str, i64, Option<&str>, Option<i64>) {
+        match self {
+            Outcome::Sent => ("sent", now, None, Some(now)),
+            Outcome::Retry { at, error } => ("pending", *at, Some(error.as_str()), None),
+            Outcome::Final { status, error } => (status, now, Some(error.as_str()), None),
+        }
+    }
 }
 
 #[async_trait]
