@@ -87,6 +87,7 @@ describe(`a channel with ${COUNT} messages`, { timeout: 20 * 60_000 }, () => {
 
     const down = await list.evaluate(async (el) => {
       const deltas = [];
+      let mostRows = 0;
       const distance = el.scrollHeight - el.clientHeight;
       const steps = 240; // about four seconds at 60 fps
       let last = performance.now();
@@ -96,16 +97,16 @@ describe(`a channel with ${COUNT} messages`, { timeout: 20 * 60_000 }, () => {
         const now = performance.now();
         deltas.push(now - last);
         last = now;
+        mostRows = Math.max(mostRows, document.querySelectorAll('[data-testid="message"]').length);
       }
-      return { deltas, atBottom: el.scrollHeight - el.scrollTop - el.clientHeight < 50 };
+      return { deltas, mostRows, atBottom: el.scrollHeight - el.scrollTop - el.clientHeight < 50 };
     });
     const s = stats(down.deltas);
-    console.log(`scroll top→bottom frame times: median ${s.median.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, max ${s.max.toFixed(1)} ms over ${s.frames} frames (idle median ${idle.median.toFixed(1)} ms)`);
+    console.log(`scroll top→bottom frame times: median ${s.median.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, max ${s.max.toFixed(1)} ms over ${s.frames} frames (idle median ${idle.median.toFixed(1)} ms, ratio ${(s.median / idle.median).toFixed(2)}); at most ${down.mostRows} message rows in the DOM`);
     assert.ok(down.atBottom, 'reached the newest message again');
-    // A bound that catches a list that stops virtualizing (hundreds of ms a frame), not a frame-time
-    // target: on these 2-core machines the median sits at about two idle frames, with vsync jitter.
-    const budget = 3 * idle.median;
-    assert.ok(s.median < budget, `median frame ${s.median.toFixed(1)} ms should stay under three idle frames (idle median ${idle.median.toFixed(1)} ms)`);
+    // Smoothness rests on virtualization: every frame of the scroll renders a bounded window of rows.
+    // Frame times are reported, not asserted — on a shared 2-core machine they move with the load.
+    assert.ok(down.mostRows < 300, `virtualized while scrolling: at most ${down.mostRows} rows rendered`);
     const newest = await page.getByTestId('message-text').last().textContent();
     assert.match(newest, /Message number/);
     await ctx.close();
