@@ -70,6 +70,8 @@ enum Command {
     /// Bring history in from another chat system (a Slack export).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Print the OpenAPI document of the public HTTP API (JSON), as served at /api/openapi.json.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +121,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Events(command) => events::run(&config, command).await,
         Command::Ai(command) => ai::run(&config, command).await,
         Command::Import(command) => import::run(&config, command).await,
+        Command::Openapi => {
+            println!("{}", system::api_document().to_pretty_json()?);
+            Ok(())
+        }
         Command::Keys(KeysCommand::Rotate) => {
             let kid = user_service::rotate_signing_key(&config.users).await?;
             println!("new signing key {kid} is now current; tokens signed by the previous key verify until they expire");

@@ -119,7 +119,7 @@ pub async fn build_one(config: &EchoConfig, service: ServiceName, shutdown: Canc
                 messages: remote("message-service", &urls.messages)?,
                 ai: remote("ai-service", &urls.ai)?,
             };
-            let openapi = openapi(service_api_docs());
+            let openapi = api_document();
             let limiter = rate_limiter(config).await?;
             let router = api_gateway::router(config.gateway.clone(), upstreams, remote_verifier()?, limiter, openapi, Readiness::default());
             return Ok(router);
@@ -185,7 +185,7 @@ pub fn openapi(parts: impl IntoIterator<Item = OpenApi>) -> OpenApi {
     doc
 }
 
-/// The API description without running the services: each service's routes as they declare them.
-fn service_api_docs() -> [OpenApi; 3] {
-    [user_service::http::router().split_for_parts().1, message_service::openapi(), ai_service::openapi()]
+/// The API document without running the services: each service's routes as they declare them.
+pub fn api_document() -> OpenApi {
+    openapi([user_service::http::router().split_for_parts().1, message_service::openapi(), ai_service::openapi()])
 }

@@ -11,7 +11,7 @@ fn help_lists_every_command() {
     let output = Command::new(BIN).arg("--help").output().unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for command in ["up", "serve", "migrate", "keys", "events"] {
+    for command in ["up", "serve", "migrate", "keys", "events", "openapi"] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
     let serve = String::from_utf8(Command::new(BIN).args(["serve", "--help"]).output().unwrap().stdout).unwrap();
@@ -60,4 +60,27 @@ fn migrate_brings_every_schema_up_to_date() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();
     assert_eq!(text.matches("schema up to date").count(), 3, "{text}");
+}
+
+/// The web app's typed client is generated from, and checked against, a copy of this document
+/// (frontend/src/api/openapi.json); the copy must be what the server declares now.
+#[test]
+fn the_web_apps_copy_of_the_api_document_is_current() {
+    let output = Command::new(BIN).arg("openapi").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let served: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(served["paths"]["/api/v1/channels/{ch}/messages"]["post"].is_object(), "sending is documented");
+    let mut operations: Vec<&str> = served["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values().filter_map(|op| op["operationId"].as_str()))
+        .collect();
+    let count = operations.len();
+    operations.sort_unstable();
+    operations.dedup();
+    assert_eq!(operations.len(), count, "every operation has an id of its own (generated clients name methods by it)");
+    let copy_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/src/api/openapi.json");
+    let copy: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(copy_path).unwrap()).unwrap();
+    assert!(copy == served, "frontend/src/api/openapi.json is out of date: run `make openapi`");
 }

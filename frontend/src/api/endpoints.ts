@@ -87,13 +87,13 @@ export const channelsApi = {
     api.request<void>('PUT', `/api/v1/channels/${enc(ch)}/notification-settings`, body),
 };
 
-/** The pins listing shape is not fixed by the contract; accept the plausible ones. */
-export type PinsResponse = { pins?: Array<Message | { message: Message }>; messages?: Message[] };
+/** A channel's pins, newest first, each with who pinned it and when. */
+export interface PinsResponse {
+  pins: Array<{ message: Message; pinned_by: Id; pinned_at: string }>;
+}
 
 export function pinnedMessages(res: PinsResponse | undefined): Message[] {
-  if (!res) return [];
-  if (Array.isArray(res.messages)) return res.messages;
-  return (res.pins ?? []).map((p) => ('message' in p && p.message ? p.message : (p as Message)));
+  return (res?.pins ?? []).map((pin) => pin.message);
 }
 
 export const messagesApi = {

@@ -6,12 +6,22 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::model::{Channel, FileObject, Member, Message, Workspace};
+use crate::store::ChannelPatch;
 
 pub const PRODUCER: &str = "message-service";
 pub const VERSION: u16 = 1;
 
 fn event(kind: &str, payload: serde_json::Value) -> Envelope {
     Envelope::new(kind, VERSION, PRODUCER, payload)
+}
+
+/// The same event, naming who caused it (`actor_id`), for changes one person makes to another's
+/// things: the audit log records them.
+pub fn by(actor: Uuid, mut event: Envelope) -> Envelope {
+    if let Some(fields) = event.payload.as_object_mut() {
+        fields.insert("actor_id".to_owned(), json!(actor));
+    }
+    event
 }
 
 pub fn message_created(workspace_id: Uuid, message: &Message) -> Envelope {
@@ -67,10 +77,13 @@ pub fn channel_created(channel: &Channel) -> Envelope {
     )
 }
 
-pub fn channel_updated(channel: &Channel) -> Envelope {
+/// `changes` holds the fields the update set (`name`, `topic`, `archived`).
+pub fn channel_updated(channel: &Channel, patch: &ChannelPatch) -> Envelope {
     event(
         "channel.updated",
-        json!({"workspace_id": channel.workspace_id, "channel_id": channel.id, "channel": channel}),
+        json!({"workspace_id": channel.workspace_id, "channel_id": channel.id, "channel": channel, "changes": {
+            "name": patch.name, "topic": patch.topic, "archived": patch.archived,
+        }}),
     )
 }
 

@@ -18,9 +18,11 @@
 //! - [`realtime`]: the WebSocket endpoint.
 //! - [`notifications`]: who is notified of a message and why (a consumer of the bus), the inbox,
 //!   explain, and notification preferences.
+//! - [`audit`]: the audit log of security and admin actions (a consumer of the bus) and its endpoint.
 //! - [`integrations`]: bots and API tokens, incoming webhooks, the Slack-compatible Web API and
 //!   outgoing events to bots (a consumer of the bus, with retries like notifications').
 
+pub mod audit;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -63,12 +65,8 @@ pub struct MessageService {
     db: Db,
     shutdown: CancellationToken,
     relay_task: Mutex<Option<JoinHandle<()>>>,
-    directory_task: Mutex<Option<JoinHandle<()>>>,
-    notifier_task: Mutex<Option<JoinHandle<()>>>,
-    push_task: Mutex<Option<JoinHandle<()>>>,
-    email_task: Mutex<Option<JoinHandle<()>>>,
-    bot_events_task: Mutex<Option<JoinHandle<()>>>,
-    bot_sender_task: Mutex<Option<JoinHandle<()>>>,
+    /// Consumers and senders, stopped after the relay.
+    workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl MessageService {
@@ -163,6 +161,11 @@ impl MessageService {
             config: config.notifications.clone(),
         };
         let bot_sender_task = bot_sender.spawn(shutdown.clone());
+        // One group for every replica; records are keyed by event, so redelivery is harmless.
+        let audit = audit::store::open(&db);
+        let auditor = audit::consumer::Auditor { audit: audit.clone() };
+        let consumer = ConsumerConfig::new(audit::consumer::GROUP, consumer_name());
+        let audit_task = echo_events::spawn_consumer(deps.bus.clone(), consumer, Arc::new(auditor), shutdown.clone());
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -177,18 +180,19 @@ impl MessageService {
             unsubscribe,
             integrations,
             bot_events,
+            audit,
         };
         Ok(Self {
             state,
             db,
             shutdown,
             relay_task: Mutex::new(Some(relay_task)),
-            directory_task: Mutex::new(Some(directory_task)),
-            notifier_task: Mutex::new(Some(notifier_task)),
-            push_task: Mutex::new(Some(push_task)),
-            email_task: Mutex::new(email_task),
-            bot_events_task: Mutex::new(Some(bot_events_task)),
-            bot_sender_task: Mutex::new(Some(bot_sender_task)),
+            workers: Mutex::new(
+                [directory_task, notifier_task, push_task, bot_events_task, bot_sender_task, audit_task]
+                    .into_iter()
+                    .chain(email_task)
+                    .collect(),
+            ),
         })
     }
 
@@ -221,17 +225,8 @@ impl MessageService {
         if let Some(task) = self.relay_task.lock().await.take() {
             let _ = task.await;
         }
-        for task in [
-            &self.directory_task,
-            &self.notifier_task,
-            &self.push_task,
-            &self.email_task,
-            &self.bot_events_task,
-            &self.bot_sender_task,
-        ] {
-            if let Some(task) = task.lock().await.take() {
-                let _ = task.await;
-            }
+        for task in std::mem::take(&mut *self.workers.lock().await) {
+            let _ = task.await;
         }
         self.db.close().await;
     }
@@ -273,6 +268,7 @@ fn routes(max_file_bytes: u64) -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(realtime::router())
         .merge(notifications::router())
         .merge(integrations::router())
+        .merge(audit::http::router())
 }
 
 /// The OpenAPI description of every route, for a gateway in front of remote replicas.

@@ -102,6 +102,7 @@ pub struct Channel {
     pub created_at: String,
     pub created_by: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub member_ids: Option<Vec<Uuid>>,
 }
 
@@ -175,6 +176,7 @@ pub struct FileObject {
     pub content_type: String,
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub thumbnail_url: Option<String>,
     pub workspace_id: Option<Uuid>,
     pub uploader_id: Uuid,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use echo_auth::{HasVerifier, Verifier};
 use echo_events::{EventBus, RelayHandle};
 
+use crate::audit::store::AuditStore;
 use crate::config::Config;
 use crate::files::store::FileStore;
 use crate::integrations::events::Outgoing;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub integrations: Arc<dyn IntegrationStore>,
     /// Sends events to bots' request URLs (and verifies those URLs).
     pub bot_events: Arc<Outgoing>,
+    /// The audit log (read here; written by its consumer).
+    pub audit: Arc<dyn AuditStore>,
 }
 
 impl AppState {

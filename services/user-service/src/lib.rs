@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod passwords;
 pub mod presence;
+pub mod sign_ins;
 pub mod state;
 pub mod store;
 pub mod tokens;

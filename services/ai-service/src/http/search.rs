@@ -24,6 +24,7 @@ pub struct SearchParams {
     /// 1–100, default 20.
     pub limit: Option<usize>,
     /// `hybrid` (default), `semantic` or `keyword` (to compare the legs).
+    #[param(inline)]
     pub mode: Option<Mode>,
 }
 

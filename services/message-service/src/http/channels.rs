@@ -270,7 +270,7 @@ pub(crate) async fn update_channel(
     }
     let updated = state
         .store
-        .update_channel(ch, &patch)
+        .update_channel(ch, &patch, caller.user_id)
         .await?
         .ok_or(MessageError::NotFound("channel"))?;
     state.published();
@@ -317,7 +317,7 @@ async fn leave_channel(
 }
 
 /// The members of a channel.
-#[utoipa::path(get, path = "/api/v1/channels/{ch}/members", tag = "channels", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/channels/{ch}/members", operation_id = "list_channel_members", tag = "channels", security(("bearer" = [])),
     params(("ch" = Uuid, Path, description = "channel id")),
     responses((status = 200, body = ChannelMemberList), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]
@@ -366,7 +366,7 @@ pub(crate) async fn add_member(
 }
 
 /// Move the caller's read marker forward to a message of the channel.
-#[utoipa::path(post, path = "/api/v1/channels/{ch}/read", tag = "channels", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/channels/{ch}/read", operation_id = "mark_channel_read", tag = "channels", security(("bearer" = [])),
     params(("ch" = Uuid, Path, description = "channel id")), request_body = MarkRead,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, channel_id = %ch))]

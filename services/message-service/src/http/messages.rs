@@ -304,7 +304,7 @@ pub(crate) async fn delete_message(
         return Ok(StatusCode::NO_CONTENT);
     }
     access.writable()?;
-    if let Some(deleted) = state.store.delete_message(id, now_ms()).await? {
+    if let Some(deleted) = state.store.delete_message(id, now_ms(), caller.user_id).await? {
         state.published();
         for file_id in deleted.freed_files {
             state.files.remove_file(file_id).await;

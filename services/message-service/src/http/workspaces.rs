@@ -99,7 +99,7 @@ async fn get_workspace(
 }
 
 /// The members of a workspace.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/members", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/members", operation_id = "list_workspace_members", tag = "workspaces", security(("bearer" = [])),
     params(("ws" = Uuid, Path, description = "workspace id")),
     responses((status = 200, body = MemberList), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %ws))]
@@ -144,7 +144,7 @@ async fn update_member(
     }
     let member = state
         .store
-        .set_role(ws, user, body.role)
+        .set_role(ws, user, body.role, caller.user_id)
         .await?
         .ok_or(MessageError::NotFound("member"))?;
     state.published();
@@ -176,7 +176,7 @@ async fn remove_member(
             return Err(MessageError::forbidden("only owners remove owners"));
         }
     }
-    if !state.store.remove_member(ws, user).await? {
+    if !state.store.remove_member(ws, user, caller.user_id).await? {
         return Err(MessageError::NotFound("member"));
     }
     state.published();

@@ -516,7 +516,7 @@ pub async fn import_slack(
                 topic: None,
                 archived: Some(true),
             };
-            store.update_channel(channel_id, &patch).await?;
+            store.update_channel(channel_id, &patch, owner).await?;
         }
     }
     Ok(importer.report)

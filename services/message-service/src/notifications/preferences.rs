@@ -31,10 +31,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(follow, unfollow))
 }
 
+/// A person's own level is never `default` (that is what a channel says to follow it).
+fn personal_level() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["all", "mentions", "nothing"]))
+        .build()
+}
+
 /// A person's notification preferences.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PreferencesBody {
     /// `all`, `mentions` or `nothing`; channels set to `default` use it.
+    #[schema(schema_with = personal_level)]
     pub level: Level,
     /// Words that notify when they appear (whole words, any case) in a channel one is in.
     pub keywords: Vec<String>,

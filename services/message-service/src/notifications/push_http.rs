@@ -150,7 +150,7 @@ async fn subscribe(
 }
 
 /// Remove one of the caller's browsers.
-#[utoipa::path(delete, path = "/api/v1/users/me/push-subscriptions/{id}", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/users/me/push-subscriptions/{id}", operation_id = "delete_push_subscription", tag = "notifications", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "subscription id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, subscription_id = %id))]

@@ -123,7 +123,7 @@ async fn confirm(
 }
 
 /// Turn off the notification emails of the person a link names (one-click, RFC 8058).
-#[utoipa::path(post, path = "/api/v1/notifications/unsubscribe", tag = "notifications", params(TokenParams),
+#[utoipa::path(post, path = "/api/v1/notifications/unsubscribe", operation_id = "unsubscribe_from_emails", tag = "notifications", params(TokenParams),
     responses((status = 200, description = "done", content_type = "text/html"), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn unsubscribe(

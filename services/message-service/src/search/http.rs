@@ -53,6 +53,7 @@ pub struct SearchPage {
     pub has_more: bool,
     /// Pass as `before` for the next page; present when `has_more`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub next_cursor: Option<String>,
 }
 

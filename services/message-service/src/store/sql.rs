@@ -327,7 +327,7 @@ macro_rules! impl_message_store {
             }
 
             #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, user_id = %user_id))]
-            async fn set_role(&self, workspace_id: Uuid, user_id: Uuid, role: Role) -> StoreResult<Option<Member>> {
+            async fn set_role(&self, workspace_id: Uuid, user_id: Uuid, role: Role, actor: Uuid) -> StoreResult<Option<Member>> {
                 let mut tx = self.pool.begin().await?;
                 Self::lock_workspace(&mut tx, workspace_id).await?;
                 let updated = sqlx::query("UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2")
@@ -343,13 +343,13 @@ macro_rules! impl_message_store {
                     return Err(StoreError::LastOwner);
                 }
                 let member = Self::load_member(&mut tx, workspace_id, user_id).await?.ok_or(sqlx::Error::RowNotFound)?;
-                Self::enqueue(&mut tx, &[events::workspace_member("member_updated", workspace_id, &member)]).await?;
+                Self::enqueue(&mut tx, &[events::by(actor, events::workspace_member("member_updated", workspace_id, &member))]).await?;
                 tx.commit().await?;
                 Ok(Some(member))
             }
 
             #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, user_id = %user_id))]
-            async fn remove_member(&self, workspace_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+            async fn remove_member(&self, workspace_id: Uuid, user_id: Uuid, actor: Uuid) -> StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
                 Self::lock_workspace(&mut tx, workspace_id).await?;
                 let Some(member) = Self::load_member(&mut tx, workspace_id, user_id).await? else { return Ok(false) };
@@ -375,7 +375,7 @@ macro_rules! impl_message_store {
                         out.push(events::channel_member(false, &channel, user_id));
                     }
                 }
-                out.push(events::workspace_member("member_left", workspace_id, &member));
+                out.push(events::by(actor, events::workspace_member("member_left", workspace_id, &member)));
                 Self::enqueue(&mut tx, &out).await?;
                 tx.commit().await?;
                 Ok(true)
@@ -591,7 +591,7 @@ macro_rules! impl_message_store {
             }
 
             #[tracing::instrument(skip_all, fields(channel_id = %channel_id))]
-            async fn update_channel(&self, channel_id: Uuid, patch: &ChannelPatch) -> StoreResult<Option<Channel>> {
+            async fn update_channel(&self, channel_id: Uuid, patch: &ChannelPatch, actor: Uuid) -> StoreResult<Option<Channel>> {
                 let mut tx = self.pool.begin().await?;
                 let updated = sqlx::query(
                     "UPDATE channels SET name = COALESCE($2, name), topic = COALESCE($3, topic), archived = COALESCE($4, archived)
@@ -611,7 +611,7 @@ macro_rules! impl_message_store {
                     return Ok(None);
                 }
                 let channel = Self::load_channel(&mut tx, channel_id).await?.ok_or(sqlx::Error::RowNotFound)?;
-                Self::enqueue(&mut tx, &[events::channel_updated(&channel)]).await?;
+                Self::enqueue(&mut tx, &[events::by(actor, events::channel_updated(&channel, patch))]).await?;
                 tx.commit().await?;
                 Ok(Some(channel))
             }
@@ -867,7 +867,7 @@ macro_rules! impl_message_store {
             }
 
             #[tracing::instrument(skip_all, fields(message_id = %message_id))]
-            async fn delete_message(&self, message_id: Uuid, now: i64) -> StoreResult<Option<DeletedMessage>> {
+            async fn delete_message(&self, message_id: Uuid, now: i64, actor: Uuid) -> StoreResult<Option<DeletedMessage>> {
                 let mut tx = self.pool.begin().await?;
                 // The text leaves the row and every earlier version, so nothing can find it later.
                 let erased = sqlx::query(
@@ -908,7 +908,7 @@ macro_rules! impl_message_store {
                     }
                 }
                 let (tombstone, workspace_id) = Self::load_message(&mut tx, message_id).await?.ok_or(sqlx::Error::RowNotFound)?;
-                Self::enqueue(&mut tx, &[events::message_deleted(workspace_id, &tombstone)]).await?;
+                Self::enqueue(&mut tx, &[events::by(actor, events::message_deleted(workspace_id, &tombstone))]).await?;
                 tx.commit().await?;
                 Ok(Some(DeletedMessage { tombstone, freed_files }))
             }

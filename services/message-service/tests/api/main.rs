@@ -4,6 +4,7 @@
 // Helpers shared by many tests fail loudly; clippy.toml only exempts #[test] functions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
 mod bot_events;
 mod channels;
 mod dms;

@@ -18,7 +18,8 @@ use super::views::{AuthResponse, TokenPair, UserView};
 use crate::error::{UserError, UserResult};
 use crate::state::AppState;
 use crate::presence::PRODUCER;
-use crate::store::{NewSession, NewUser, Rotation, UserRow};
+use crate::sign_ins::{self, Revocation};
+use crate::store::{NewSession, NewUser, Rotation, SessionRow, UserRow};
 use crate::tokens::{hash_refresh_token, new_refresh_token};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -96,6 +97,10 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Json(body): Js
     let (user_id, hash) = credentials.map_or((None, None), |(id, hash)| (Some(id), Some(hash)));
     if !state.passwords.verify(password, hash).await? {
         tracing::info!("login failed");
+        if let Some(user_id) = user_id {
+            state.store.record(&[sign_ins::login_failed(user_id, sign_ins::client_ip(&headers).as_deref())]).await?;
+            state.relay.notify();
+        }
         return Err(UserError::BadCredentials);
     }
     let user_id = user_id.ok_or(UserError::BadCredentials)?;
@@ -121,7 +126,9 @@ async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>
         }
         Rotation::Reused { session_id } => {
             tracing::warn!(%session_id, "rotated refresh token presented again; session revoked");
-            revoke(&state, session_id).await?;
+            // The store revoked it (and recorded why); its access tokens stop here.
+            state.relay.notify();
+            state.revocations.revoke(session_id, access_revocation_ttl(&state)).await?;
             Err(UserError::BadRefreshToken)
         }
         Rotation::Rejected => Err(UserError::BadRefreshToken),
@@ -133,7 +140,9 @@ async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>
     responses((status = 204), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 async fn logout(State(state): State<AppState>, caller: Caller) -> UserResult<StatusCode> {
-    revoke(&state, caller.session_id).await?;
+    if let Some(session) = state.store.session(caller.session_id).await? {
+        revoke(&state, &session, Revocation::Logout).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -143,18 +152,27 @@ async fn open_session(state: &AppState, user_id: Uuid, headers: &HeaderMap) -> U
     let (refresh_token, refresh_hash) = new_refresh_token();
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(300).collect();
     let session = NewSession { id: new_id(), user_id, user_agent, refresh_hash, now, expires_at: now + refresh_ttl_ms(state) };
-    state.store.create_session(&session).await?;
+    let started = sign_ins::session_started(user_id, session.id, sign_ins::client_ip(headers).as_deref(), &session.user_agent);
+    state.store.create_session(&session, &[started]).await?;
+    state.relay.notify();
     let (access_token, expires_in) = state.keys.access_token(user_id, session.id).await?;
     let user = state.store.user(user_id).await?.ok_or(UserError::NotFound("user"))?;
     Ok(AuthResponse { user: UserView::own(user), tokens: TokenPair { access_token, refresh_token, expires_in } })
 }
 
 /// Revokes a session in the database (refresh tokens) and in the revocation list (access tokens).
-pub(crate) async fn revoke(state: &AppState, session_id: Uuid) -> UserResult<()> {
-    state.store.revoke_session(session_id, now_ms()).await?;
-    let ttl = Duration::from_secs(state.config.auth.access_ttl_secs + 60);
-    state.revocations.revoke(session_id, ttl).await?;
+pub(crate) async fn revoke(state: &AppState, session: &SessionRow, why: Revocation) -> UserResult<()> {
+    let event = sign_ins::session_revoked(session.user_id, session.id, why);
+    if state.store.revoke_session(session.id, now_ms(), &[event]).await? {
+        state.relay.notify();
+    }
+    state.revocations.revoke(session.id, access_revocation_ttl(state)).await?;
     Ok(())
+}
+
+/// Access tokens live at most this long, so a revocation need not be remembered longer.
+fn access_revocation_ttl(state: &AppState) -> Duration {
+    Duration::from_secs(state.config.auth.access_ttl_secs + 60)
 }
 
 fn refresh_ttl_ms(state: &AppState) -> i64 {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::auth::revoke;
 use crate::error::{UserError, UserResult};
+use crate::sign_ins::Revocation;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -34,7 +35,7 @@ pub struct SessionList {
 }
 
 /// The caller's live sessions, newest first.
-#[utoipa::path(get, path = "/api/v1/users/me/sessions", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/users/me/sessions", operation_id = "list_sessions", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 async fn list(State(state): State<AppState>, caller: Caller) -> UserResult<Json<SessionList>> {
@@ -61,7 +62,7 @@ async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<Uu
     let session = state.store.session(id).await?;
     match session {
         Some(s) if s.user_id == caller.user_id && s.revoked_at.is_none() => {
-            revoke(&state, id).await?;
+            revoke(&state, &s, Revocation::Revoked).await?;
             Ok(StatusCode::NO_CONTENT)
         }
         _ => Err(UserError::NotFound("session")),

@@ -19,6 +19,7 @@ pub struct UserView {
     pub is_bot: bool,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub email: Option<String>,
 }
 

@@ -152,7 +152,7 @@ pub trait UserStore: Send + Sync + 'static {
     async fn set_preferences(&self, id: Uuid, json: &str, now: i64) -> StoreResult<()>;
 
     /// Creates a session with its first refresh token.
-    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    async fn create_session(&self, session: &NewSession, events: &[Envelope]) -> StoreResult<()>;
     /// A session by id.
     async fn session(&self, id: Uuid) -> StoreResult<Option<SessionRow>>;
     /// The user's live sessions, newest first.
@@ -160,7 +160,9 @@ pub trait UserStore: Send + Sync + 'static {
     /// Exchanges a refresh token for a new one, detecting reuse of rotated tokens.
     async fn rotate_refresh(&self, old_hash: &[u8], new_hash: &[u8], now: i64, expires_at: i64) -> StoreResult<Rotation>;
     /// Revokes a session; false if it was unknown or already revoked.
-    async fn revoke_session(&self, id: Uuid, now: i64) -> StoreResult<bool>;
+    async fn revoke_session(&self, id: Uuid, now: i64, events: &[Envelope]) -> StoreResult<bool>;
+    /// Records events that change nothing here (a failed login, for the audit log).
+    async fn record(&self, events: &[Envelope]) -> StoreResult<()>;
     /// Sessions revoked at or after `since` (to re-arm the revocation list after a restart).
     async fn revoked_since(&self, since: i64) -> StoreResult<Vec<(Uuid, i64)>>;
 

@@ -123,7 +123,11 @@ macro_rules! impl_user_store {
             }
 
             #[tracing::instrument(skip_all, fields(session_id = %session.id))]
-            async fn create_session(&self, session: &$crate::store::NewSession) -> $crate::store::StoreResult<()> {
+            async fn create_session(
+                &self,
+                session: &$crate::store::NewSession,
+                events: &[echo_events::Envelope],
+            ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO sessions (id, user_id, user_agent, created_at, last_used_at, expires_at)
@@ -142,6 +146,7 @@ macro_rules! impl_user_store {
                     .bind(session.now)
                     .execute(&mut *tx)
                     .await?;
+                $enqueue(&mut *tx, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -201,11 +206,17 @@ macro_rules! impl_user_store {
                         == 1;
                 if !claimed {
                     // Reuse of a rotated token: the session dies with it, in this same transaction.
-                    sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                        .bind(session_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    let revoked: Option<uuid::Uuid> = sqlx::query_scalar(
+                        "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING user_id",
+                    )
+                    .bind(session_id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(user_id) = revoked {
+                        let why = $crate::sign_ins::Revocation::RefreshTokenReused;
+                        $enqueue(&mut *tx, &[$crate::sign_ins::session_revoked(user_id, session_id, why)]).await?;
+                    }
                     tx.commit().await?;
                     return Ok(Rotation::Reused { session_id });
                 }
@@ -235,13 +246,32 @@ macro_rules! impl_user_store {
             }
 
             #[tracing::instrument(skip_all, fields(session_id = %id))]
-            async fn revoke_session(&self, id: uuid::Uuid, now: i64) -> $crate::store::StoreResult<bool> {
+            async fn revoke_session(
+                &self,
+                id: uuid::Uuid,
+                now: i64,
+                events: &[echo_events::Envelope],
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
                 let done = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                     .bind(id)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                Ok(done.rows_affected() == 1)
+                let revoked = done.rows_affected() == 1;
+                if revoked {
+                    $enqueue(&mut *tx, events).await?;
+                }
+                tx.commit().await?;
+                Ok(revoked)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn record(&self, events: &[echo_events::Envelope]) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                $enqueue(&mut *tx, events).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             #[tracing::instrument(skip_all)]
