@@ -156,13 +156,17 @@ async fn readable(state: &AppState, id: Uuid, user_id: Uuid) -> MessageResult<Fi
 
 /// The caller's own files, newest first (files they deleted are not listed).
 #[utoipa::path(get, path = "/api/v1/files", tag = "files", security(("bearer" = [])), params(FileListQuery),
-    responses((status = 200, body = FileList)))]
+    responses((status = 200, body = FileList), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 async fn list_files(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<FileListQuery>,
 ) -> MessageResult<Json<FileList>> {
+    // Another workspace is not found, like everything of it.
+    if let Some(ws) = query.workspace_id {
+        workspace_member(&state, ws, caller.user_id).await?;
+    }
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
     let rows = state
         .store

@@ -13,6 +13,7 @@ mod events;
 mod files;
 mod helpers;
 mod integrations;
+mod isolation;
 mod messages;
 mod notifications;
 mod paging;

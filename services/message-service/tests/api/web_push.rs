@@ -127,7 +127,7 @@ async fn receive(State(service): State<Arc<PushService>>, headers: HeaderMap, bo
 }
 
 /// A browser's push keys, and the receiving half of RFC 8291.
-struct Browser {
+pub(crate) struct Browser {
     private: PrivateKey,
     public: Vec<u8>,
     auth: [u8; 16],
@@ -153,7 +153,7 @@ fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8], len: usize) -> Vec<u8> {
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
         let private = PrivateKey::generate(&ECDH_P256).unwrap();
         let public = private.compute_public_key().unwrap().as_ref().to_vec();
         Browser {
@@ -163,7 +163,7 @@ impl Browser {
         }
     }
 
-    fn subscription(&self, endpoint: &str) -> Value {
+    pub(crate) fn subscription(&self, endpoint: &str) -> Value {
         json!({"endpoint": endpoint, "keys": {"p256dh": URL_SAFE_NO_PAD.encode(&self.public), "auth": URL_SAFE_NO_PAD.encode(self.auth)}})
     }
 
