@@ -69,3 +69,27 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+SYNAPSE_VENV ?= $(HOME)/.cache/echo/synapse-venv
+
+.PHONY: bench bench-full
+
+## Echo beside Matrix Synapse (from PyPI into $(SYNAPSE_VENV), on the PostgreSQL at
+## $$ECHO_BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432): start-up, durable send
+## against the databases' commit ceilings, fan-out to 10 and 100 members; a few minutes, ending
+## in the headline table. Figures and how to read them: docs/benchmarks.md.
+bench: $(SYNAPSE_VENV)/.installed
+	cargo build --release -p echo-bench -p echo-server
+	$(CARGO_TARGET_DIR)/release/echo-bench headline
+
+## The full runs recorded in docs/benchmarks.md (about half an hour).
+bench-full: $(SYNAPSE_VENV)/.installed
+	cargo build --release -p echo-bench -p echo-server
+	$(CARGO_TARGET_DIR)/release/echo-bench startup
+	$(CARGO_TARGET_DIR)/release/echo-bench send
+	$(CARGO_TARGET_DIR)/release/echo-bench fanout 10 100 1000 --latency-messages 100 --burst-messages 200 --idle 10000
+
+$(SYNAPSE_VENV)/.installed:
+	python3 -m venv $(SYNAPSE_VENV)
+	$(SYNAPSE_VENV)/bin/pip install --quiet 'matrix-synapse[postgres]'
+	touch $@

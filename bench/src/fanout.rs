@@ -1,18 +1,22 @@
 //! Fan-out: how fast one message reaches every connected member of a channel, and what an idle
-//! connection costs, for Echo and for the bare broadcast server measured in the same run.
+//! connection costs, for Echo, for the bare broadcast server and for Synapse, measured in the same
+//! run.
 //!
-//! Each measurement starts a fresh server process. Members connect as a browser would (Echo: an
-//! account, a ticket, the WebSocket) and read every frame. Then:
+//! Each measurement starts a fresh server process. Members connect as their clients would (Echo:
+//! an account, a ticket, the WebSocket; Synapse: an account, a join to the room, an initial
+//! `/sync` and then a `/sync` long-poll loop) and read everything they are sent. Then:
 //! - latency: messages are sent one at a time, each once every member has the previous one; the
-//!   latency of a delivery is from just before the send (Echo: the HTTP POST) to the member's
-//!   socket yielding the frame;
-//! - throughput: a burst of messages is sent at once (Echo: 8 POSTs in flight), and deliveries per
+//!   latency of a delivery is from just before the send (Echo: the HTTP POST; Synapse: the PUT of
+//!   the event) to the member's socket yielding the frame (Synapse: the `/sync` answer carrying it);
+//! - throughput: a burst of messages is sent at once (8 sends in flight), and deliveries per
 //!   second is members × messages over the time from the first send to the last delivery;
 //! - notifications (Echo): every message mentions the first member, so the notifier runs under the
 //!   same load; a notification's latency is from just before the POST to the `notification` frame
 //!   on that member's socket, reported for the one-at-a-time messages and for the burst;
-//! - idle memory: the server's resident set before and after N connections are opened and left idle.
+//! - idle memory (Echo, bare): the server's resident set before and after N connections are opened
+//!   and left idle.
 
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -20,15 +24,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures::stream::{self, SplitSink};
 use futures::{SinkExt, StreamExt, TryStreamExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
+use crate::echo_api::{Account, EchoApi};
 use crate::server::{Kind, Server};
-use crate::stats::Summary;
+use crate::stats::{Summary, mib, ms};
+use crate::synapse::{self, Matrix, MatrixUser, Synapse};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -38,21 +44,44 @@ const PATIENCE: Duration = Duration::from_secs(120);
 const IN_FLIGHT: usize = 8;
 /// Accounts created, and sockets opened, at once.
 const SETUP_CONCURRENCY: usize = 32;
+/// How long a Synapse member's `/sync` long-poll waits for news.
+const LONG_POLL: Duration = Duration::from_secs(30);
 
 pub struct Options {
     pub members: Vec<usize>,
+    /// The channel sizes Synapse is measured at too (a subset of `members`).
+    pub synapse_members: Vec<usize>,
     pub latency_messages: usize,
     pub burst_messages: usize,
     pub idle_connections: usize,
 }
 
-struct Delivery {
-    members: usize,
-    latency: Summary,
-    deliveries_per_sec: f64,
-    dropped: usize,
+/// A server fan-out is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Bare,
+    Echo,
+    Synapse,
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Peer::Bare => "bare broadcast",
+            Peer::Echo => "Echo",
+            Peer::Synapse => "Synapse",
+        })
+    }
+}
+
+pub struct Delivery {
+    pub peer: Peer,
+    pub members: usize,
+    pub latency: Summary,
+    pub deliveries_per_sec: f64,
+    pub dropped: usize,
     /// Send → `notification` frame, one at a time and in the burst (Echo only).
-    notification: Option<(Summary, Summary)>,
+    pub notification: Option<(Summary, Summary)>,
 }
 
 pub async fn run(options: &Options) -> anyhow::Result<()> {
@@ -62,26 +91,32 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     println!("|---:|---|---:|---:|---:|---:|---:|");
     let mut notifications = Vec::new();
     for &members in &options.members {
-        let bare = delivery(Kind::Bare, members, options).await?;
-        let echo = delivery(Kind::Echo, members, options).await?;
-        for (name, result) in [("bare broadcast", &bare), ("Echo", &echo)] {
+        let mut peers = vec![Peer::Bare, Peer::Echo];
+        if options.synapse_members.contains(&members) {
+            peers.push(Peer::Synapse);
+        }
+        let mut results = Vec::new();
+        for peer in peers {
+            results.push(delivery(peer, members, options).await?);
+        }
+        let ceiling = results[0].deliveries_per_sec;
+        for result in &results {
             println!(
-                "| {} | {name} | {:.0} | {:.0}% | {:.2} ms | {:.2} ms | {} |",
+                "| {} | {} | {:.0} | {:.1}% | {:.2} ms | {:.2} ms | {} |",
                 result.members,
+                result.peer,
                 result.deliveries_per_sec,
-                100.0 * result.deliveries_per_sec / bare.deliveries_per_sec,
+                100.0 * result.deliveries_per_sec / ceiling,
                 ms(result.latency.median),
                 ms(result.latency.p99),
                 result.dropped
             );
+            notifications.extend(result.notification.as_ref().map(|n| (members, n.clone())));
         }
-        notifications.extend(echo.notification.map(|n| (members, n)));
     }
 
     println!();
-    println!(
-        "| members | notification median, one at a time | p99 | notification median, burst | p99 |"
-    );
+    println!("| members | notification median, one at a time | p99 | notification median, burst | p99 |");
     println!("|---:|---:|---:|---:|---:|");
     for (members, (single, burst)) in notifications {
         println!(
@@ -115,14 +150,21 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn delivery(kind: Kind, members: usize, options: &Options) -> anyhow::Result<Delivery> {
-    let server = Server::start(kind).await?;
-    let target = Target::prepare(kind, &server.base, members, true).await?;
+/// Starts a fresh `peer`, measures delivery to `members` connected members, stops it.
+pub async fn delivery(peer: Peer, members: usize, options: &Options) -> anyhow::Result<Delivery> {
+    let running = Running::start(peer).await?;
+    let result = measure(peer, running.base(), members, options).await;
+    running.stop().await?;
+    result
+}
+
+async fn measure(peer: Peer, base: &str, members: usize, options: &Options) -> anyhow::Result<Delivery> {
+    let target = Target::prepare(peer, base, members, true).await?;
     let total = options.latency_messages + options.burst_messages;
     let tally = Arc::new(Tally::new(total));
     let readers = target.connect_all(members, &tally).await?;
     tally.settle().await;
-    eprintln!("{kind:?}: {members} members connected");
+    eprintln!("{peer}: {members} members connected");
 
     let delivered_before = tally.delivered.load(Ordering::SeqCst);
     for seq in 0..options.latency_messages {
@@ -141,7 +183,7 @@ async fn delivery(kind: Kind, members: usize, options: &Options) -> anyhow::Resu
         .await?;
     tally.wait_for(delivered_before + members * total).await?;
     let elapsed = started.elapsed();
-    if kind == Kind::Echo {
+    if peer == Peer::Echo {
         tally.wait_for_notifications(total).await?;
     }
 
@@ -158,12 +200,16 @@ async fn delivery(kind: Kind, members: usize, options: &Options) -> anyhow::Resu
                 .collect(),
         ))
     };
-    let notification = if kind == Kind::Echo {
-        Some((summary(&tally.notifications, true)?, summary(&tally.notifications, false)?))
+    let notification = if peer == Peer::Echo {
+        Some((
+            summary(&tally.notifications, true)?,
+            summary(&tally.notifications, false)?,
+        ))
     } else {
         None
     };
     Ok(Delivery {
+        peer,
         members,
         latency: summary(&tally.latencies, true)?,
         deliveries_per_sec: (members * options.burst_messages) as f64 / elapsed.as_secs_f64(),
@@ -175,8 +221,12 @@ async fn delivery(kind: Kind, members: usize, options: &Options) -> anyhow::Resu
 /// The server's resident memory before and after `connections` idle sockets are opened.
 async fn idle_memory(kind: Kind, connections: usize) -> anyhow::Result<(u64, u64)> {
     let server = Server::start(kind).await?;
+    let peer = match kind {
+        Kind::Echo => Peer::Echo,
+        Kind::Bare => Peer::Bare,
+    };
     // Accounts share no workspace, so connecting does not send presence to anyone.
-    let target = Target::prepare(kind, &server.base, connections, false).await?;
+    let target = Target::prepare(peer, &server.base, connections, false).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = server.rss()?;
     let tally = Arc::new(Tally::new(0));
@@ -194,10 +244,42 @@ async fn idle_memory(kind: Kind, connections: usize) -> anyhow::Result<(u64, u64
     Ok((before, after))
 }
 
+/// A server process under test.
+enum Running {
+    Local(Server),
+    Synapse(Synapse),
+}
+
+impl Running {
+    async fn start(peer: Peer) -> anyhow::Result<Running> {
+        Ok(match peer {
+            Peer::Bare => Running::Local(Server::start(Kind::Bare).await?),
+            Peer::Echo => Running::Local(Server::start(Kind::Echo).await?),
+            Peer::Synapse => Running::Synapse(Synapse::start().await?),
+        })
+    }
+
+    fn base(&self) -> &str {
+        match self {
+            Running::Local(server) => &server.base,
+            Running::Synapse(synapse) => &synapse.base,
+        }
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        match self {
+            // Killed when dropped.
+            Running::Local(_) => Ok(()),
+            Running::Synapse(synapse) => synapse.stop().await,
+        }
+    }
+}
+
 /// What the members receive, counted as it arrives.
 struct Tally {
     sent: Vec<OnceLock<Instant>>,
     delivered: AtomicUsize,
+    /// WebSocket frames, or `/sync` answers, of any kind.
     frames: AtomicUsize,
     dropped: AtomicUsize,
     /// (message sequence number, send → receive) of every delivery.
@@ -222,29 +304,51 @@ impl Tally {
         let _ = self.sent[seq].set(Instant::now());
     }
 
-    fn receive(&self, frame: &str) {
+    /// An Echo (or bare server) WebSocket frame.
+    fn receive_frame(&self, frame: &str) {
         let received = Instant::now();
         self.frames.fetch_add(1, Ordering::SeqCst);
         let Ok(frame) = serde_json::from_str::<Value>(frame) else {
             return;
         };
-        let (text, samples) = match frame["type"].as_str() {
-            Some("message.created") => (&frame["data"]["message"]["text"], &self.latencies),
-            Some("notification") => (&frame["data"]["preview"], &self.notifications),
-            _ => return,
-        };
+        match (
+            frame["type"].as_str(),
+            frame["data"]["message"]["text"].as_str(),
+            frame["data"]["preview"].as_str(),
+        ) {
+            (Some("message.created"), Some(text), _) => self.record(text, false, received),
+            (Some("notification"), _, Some(preview)) => self.record(preview, true, received),
+            _ => {}
+        }
+    }
+
+    /// A Synapse `/sync` answer.
+    fn receive_sync(&self, sync: &Value, room: &str) {
+        let received = Instant::now();
+        self.frames.fetch_add(1, Ordering::SeqCst);
+        for body in synapse::timeline_bodies(sync, room) {
+            self.record(body, false, received);
+        }
+    }
+
+    /// A message (`fanout SEQ …`) or a notification of one arrived at `received`.
+    fn record(&self, text: &str, notification: bool, received: Instant) {
         let seq = text
-            .as_str()
-            .and_then(|t| t.strip_prefix("fanout "))
+            .strip_prefix("fanout ")
             .and_then(|t| t.split(' ').next())
             .and_then(|n| n.parse::<usize>().ok());
         let Some((seq, sent)) = seq.and_then(|seq| Some((seq, *self.sent.get(seq)?.get()?))) else {
             return;
         };
+        let samples = if notification {
+            &self.notifications
+        } else {
+            &self.latencies
+        };
         if let Ok(mut samples) = samples.lock() {
             samples.push((seq, received.duration_since(sent)));
         }
-        if frame["type"] == "message.created" {
+        if !notification {
             self.delivered.fetch_add(1, Ordering::SeqCst);
         }
     }
@@ -253,11 +357,18 @@ impl Tally {
     async fn wait_for_notifications(&self, count: usize) -> anyhow::Result<()> {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let arrived = self.notifications.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.len();
+            let arrived = self
+                .notifications
+                .lock()
+                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                .len();
             if arrived >= count {
                 return Ok(());
             }
-            anyhow::ensure!(Instant::now() < deadline, "notifications stalled at {arrived} of {count}");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "notifications stalled at {arrived} of {count}"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
@@ -295,10 +406,9 @@ impl Tally {
 /// A server as the load generator drives it.
 enum Target {
     Echo {
-        http: reqwest::Client,
-        base: String,
-        tokens: Vec<String>,
-        sender: String,
+        api: EchoApi,
+        members: Vec<Account>,
+        sender: Account,
         channel: Uuid,
         /// Every message mentions the first member (`<@id>`), so it is notified of each.
         mention: String,
@@ -307,141 +417,177 @@ enum Target {
         url: String,
         sender: tokio::sync::Mutex<SplitSink<Socket, Message>>,
     },
+    Synapse {
+        matrix: Matrix,
+        members: Vec<Arc<MatrixUser>>,
+        sender: MatrixUser,
+        room: Arc<str>,
+        filter: Arc<str>,
+    },
 }
 
 impl Target {
-    /// Creates `members` accounts (Echo: joined to the sender's `general` channel when `in_channel`).
-    async fn prepare(kind: Kind, base: &str, members: usize, in_channel: bool) -> anyhow::Result<Target> {
-        let url = format!("{}/ws", base.replacen("http", "ws", 1));
-        if kind == Kind::Bare {
-            let (socket, _) = tokio_tungstenite::connect_async(&url).await?;
-            // The sender's own copies are read and discarded so its socket never backs up.
-            let (sink, mut copies) = socket.split();
-            tokio::spawn(async move { while copies.next().await.is_some() {} });
-            return Ok(Target::Bare {
-                url,
-                sender: tokio::sync::Mutex::new(sink),
-            });
+    /// Creates `members` accounts (Echo: joined to the sender's `general` channel when
+    /// `in_channel`; Synapse: joined to a fresh public room).
+    async fn prepare(peer: Peer, base: &str, members: usize, in_channel: bool) -> anyhow::Result<Target> {
+        match peer {
+            Peer::Bare => {
+                let url = format!("{}/ws", base.replacen("http", "ws", 1));
+                let (socket, _) = tokio_tungstenite::connect_async(&url).await?;
+                // The sender's own copies are read and discarded so its socket never backs up.
+                let (sink, mut copies) = socket.split();
+                tokio::spawn(async move { while copies.next().await.is_some() {} });
+                Ok(Target::Bare {
+                    url,
+                    sender: tokio::sync::Mutex::new(sink),
+                })
+            }
+            Peer::Echo => {
+                let api = EchoApi::new(base);
+                let sender = api.register("sender").await?;
+                let (ws, channel) = api.workspace(&sender.token, "Fan-out").await?;
+                let code = api.invite(&sender.token, &ws).await?;
+                let members: Vec<Account> = stream::iter(0..members)
+                    .map(|i| {
+                        let (api, code) = (&api, &code);
+                        async move {
+                            let member = api.register(&format!("member{i}")).await?;
+                            if in_channel {
+                                api.accept(&member.token, code).await?;
+                            }
+                            anyhow::Ok(member)
+                        }
+                    })
+                    .buffered(SETUP_CONCURRENCY)
+                    .try_collect()
+                    .await?;
+                let mention = members
+                    .first()
+                    .map(|m| format!("<@{}>", m.id))
+                    .unwrap_or_default();
+                Ok(Target::Echo {
+                    api,
+                    members,
+                    sender,
+                    channel,
+                    mention,
+                })
+            }
+            Peer::Synapse => {
+                let matrix = Matrix::new(base)?;
+                let sender = matrix.register("sender").await?;
+                let room = matrix.create_room(&sender, "fan-out").await?;
+                let members: Vec<Arc<MatrixUser>> = stream::iter(0..members)
+                    .map(|i| {
+                        let (matrix, room) = (&matrix, &room);
+                        async move {
+                            let member = matrix.register(&format!("member{i}")).await?;
+                            matrix.join(&member, room).await?;
+                            anyhow::Ok(Arc::new(member))
+                        }
+                    })
+                    .buffered(SETUP_CONCURRENCY)
+                    .try_collect()
+                    .await?;
+                Ok(Target::Synapse {
+                    filter: synapse::room_messages_filter(&room).into(),
+                    matrix,
+                    members,
+                    sender,
+                    room: room.into(),
+                })
+            }
         }
-        let http = reqwest::Client::new();
-        let (sender, _) = register(&http, base, "sender").await?;
-        let workspace = call(
-            &http,
-            base,
-            &sender,
-            "POST",
-            "/api/v1/workspaces",
-            json!({"name": "Fan-out"}),
-        )
-        .await?;
-        let ws = workspace["id"].as_str().context("no workspace id")?;
-        let channels = call(
-            &http,
-            base,
-            &sender,
-            "GET",
-            &format!("/api/v1/workspaces/{ws}/channels"),
-            Value::Null,
-        )
-        .await?;
-        let channel = channels["channels"]
-            .as_array()
-            .and_then(|all| all.iter().find(|c| c["name"] == "general"))
-            .and_then(|c| c["id"].as_str())
-            .context("no general channel")?
-            .parse()?;
-        let invite = call(
-            &http,
-            base,
-            &sender,
-            "POST",
-            &format!("/api/v1/workspaces/{ws}/invites"),
-            json!({}),
-        )
-        .await?;
-        let code = invite["code"].as_str().context("no invite code")?.to_owned();
-        let members: Vec<(String, String)> = stream::iter(0..members)
-            .map(|i| {
-                let (http, code) = (&http, &code);
-                async move {
-                    let (token, id) = register(http, base, &format!("member{i}")).await?;
-                    if in_channel {
-                        call(
-                            http,
-                            base,
-                            &token,
-                            "POST",
-                            &format!("/api/v1/invites/{code}/accept"),
-                            Value::Null,
-                        )
-                        .await?;
-                    }
-                    anyhow::Ok((token, id))
-                }
-            })
-            .buffered(SETUP_CONCURRENCY)
-            .try_collect()
-            .await?;
-        let mention = members.first().map(|(_, id)| format!("<@{id}>")).unwrap_or_default();
-        Ok(Target::Echo {
-            http,
-            base: base.to_owned(),
-            tokens: members.into_iter().map(|(token, _)| token).collect(),
-            sender,
-            channel,
-            mention,
-        })
     }
 
-    /// Opens a socket per member, each read by a task of its own that reports to `tally`.
+    /// Connects every member, each read by a task of its own that reports to `tally`.
     async fn connect_all(&self, members: usize, tally: &Arc<Tally>) -> anyhow::Result<Vec<JoinHandle<()>>> {
         stream::iter(0..members)
             .map(|i| async move {
-                let mut socket = self.open(i).await?;
-                // Connected once the hello frame is in.
-                let hello = socket.next().await.context("closed before hello")??;
-                anyhow::ensure!(
-                    hello.to_text()?.contains("\"hello\""),
-                    "expected hello, got {hello:?}"
-                );
-                let tally = tally.clone();
-                Ok(tokio::spawn(async move {
-                    while let Some(Ok(message)) = socket.next().await {
-                        match message {
-                            Message::Text(text) => tally.receive(&text),
-                            Message::Close(_) => break,
-                            _ => {}
-                        }
-                    }
-                    tally.dropped.fetch_add(1, Ordering::SeqCst);
-                }))
+                match self {
+                    Target::Synapse { .. } => self.start_sync_loop(i, tally).await,
+                    _ => self.start_socket_reader(i, tally).await,
+                }
             })
             .buffer_unordered(SETUP_CONCURRENCY)
             .try_collect()
             .await
     }
 
+    async fn start_socket_reader(&self, member: usize, tally: &Arc<Tally>) -> anyhow::Result<JoinHandle<()>> {
+        let mut socket = self.open(member).await?;
+        // Connected once the hello frame is in.
+        let hello = socket.next().await.context("closed before hello")??;
+        anyhow::ensure!(
+            hello.to_text()?.contains("\"hello\""),
+            "expected hello, got {hello:?}"
+        );
+        let tally = tally.clone();
+        Ok(tokio::spawn(async move {
+            while let Some(Ok(message)) = socket.next().await {
+                match message {
+                    Message::Text(text) => tally.receive_frame(&text),
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            tally.dropped.fetch_add(1, Ordering::SeqCst);
+        }))
+    }
+
+    /// Synapse: the initial sync, then a long-poll loop, as a Matrix client keeps up with a room.
+    async fn start_sync_loop(&self, member: usize, tally: &Arc<Tally>) -> anyhow::Result<JoinHandle<()>> {
+        let Target::Synapse {
+            matrix,
+            members,
+            room,
+            filter,
+            ..
+        } = self
+        else {
+            anyhow::bail!("not a Matrix server");
+        };
+        let user = members[member].clone();
+        let initial = matrix.sync(&user, filter, None, Duration::ZERO).await?;
+        let mut since = initial["next_batch"]
+            .as_str()
+            .context("no next_batch")?
+            .to_owned();
+        let (matrix, room, filter, tally) = (matrix.clone(), room.clone(), filter.clone(), tally.clone());
+        Ok(tokio::spawn(async move {
+            loop {
+                let Ok(answer) = matrix.sync(&user, &filter, Some(&since), LONG_POLL).await else {
+                    break;
+                };
+                tally.receive_sync(&answer, &room);
+                match answer["next_batch"].as_str() {
+                    Some(next) => since = next.to_owned(),
+                    None => break,
+                }
+            }
+            tally.dropped.fetch_add(1, Ordering::SeqCst);
+        }))
+    }
+
     async fn open(&self, member: usize) -> anyhow::Result<Socket> {
         let url = match self {
             Target::Bare { url, .. } => url.clone(),
-            Target::Echo {
-                http, base, tokens, ..
-            } => {
-                let ticket = call(
-                    http,
-                    base,
-                    &tokens[member],
-                    "POST",
-                    "/api/v1/realtime/tickets",
-                    Value::Null,
-                )
-                .await?;
+            Target::Echo { api, members, .. } => {
+                let ticket = api
+                    .call(
+                        &members[member].token,
+                        "POST",
+                        "/api/v1/realtime/tickets",
+                        Value::Null,
+                    )
+                    .await?;
                 let ticket = ticket["ticket"].as_str().context("no ticket")?;
                 format!(
                     "{}/api/v1/realtime?ticket={ticket}",
-                    base.replacen("http", "ws", 1)
+                    api.base.replacen("http", "ws", 1)
                 )
             }
+            Target::Synapse { .. } => anyhow::bail!("Synapse members long-poll /sync"),
         };
         Ok(tokio_tungstenite::connect_async(url).await?.0)
     }
@@ -451,71 +597,19 @@ impl Target {
         match self {
             Target::Bare { sender, .. } => sender.lock().await.send(Message::Text(text.into())).await?,
             Target::Echo {
-                http,
-                base,
+                api,
                 sender,
                 channel,
                 mention,
                 ..
             } => {
-                let text = format!("{text} {mention}");
-                call(
-                    http,
-                    base,
-                    sender,
-                    "POST",
-                    &format!("/api/v1/channels/{channel}/messages"),
-                    json!({"text": text}),
-                )
-                .await?;
+                api.post(&sender.token, *channel, &format!("{text} {mention}"))
+                    .await?
             }
+            Target::Synapse {
+                matrix, sender, room, ..
+            } => matrix.send(sender, room, &format!("fanout-{seq}"), &text).await?,
         }
         Ok(())
     }
-}
-
-/// A new account's access token and user id.
-async fn register(http: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<(String, String)> {
-    let body = json!({"email": format!("{name}@bench.test"), "password": "a long benchmark password", "display_name": name});
-    let session = call(http, base, "", "POST", "/api/v1/auth/register", body).await?;
-    let field = |pointer: &str| session.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
-    Ok((
-        field("/access_token").context("no access token")?,
-        field("/user/id").context("no user id")?,
-    ))
-}
-
-/// One API call; a non-2xx answer is an error carrying the body.
-async fn call(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Value,
-) -> anyhow::Result<Value> {
-    let mut request = http.request(method.parse()?, format!("{base}{path}"));
-    if !token.is_empty() {
-        request = request.bearer_auth(token);
-    }
-    if !body.is_null() {
-        request = request.json(&body);
-    }
-    let response = request.send().await?;
-    let status = response.status();
-    let text = response.text().await?;
-    anyhow::ensure!(status.is_success(), "{method} {path}: {status} {text}");
-    Ok(if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text)?
-    })
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
 }

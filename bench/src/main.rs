@@ -1,17 +1,32 @@
-//! `echo-bench`: benchmarks against a real Echo, reported as medians and 99th percentiles.
+//! `echo-bench`: benchmarks against a real Echo, reported as medians and 99th percentiles, with
+//! Matrix Synapse measured beside it in the same run where the scenario allows.
 //!
 //! - `history`: latency of a channel's history pages (`GET /api/v1/channels/{ch}/messages`) when
 //!   the channel holds N messages, newest page and deep pages, through the gateway over HTTP.
+//! - `send`: acknowledged (durable) posts per second and post latency at fixed offered loads, for
+//!   Echo and Synapse, against the database's single-row commit ceiling.
 //! - `fanout`: deliveries per second and send → receive latency to every connected member of a
-//!   channel, and memory per idle connection, for Echo and a bare broadcast server (the ceiling).
+//!   channel, for Echo, Synapse and a bare broadcast server (the ceiling), and memory per idle
+//!   connection.
+//! - `startup`: time from spawn to ready, and idle memory, of `echo-server up` and of Synapse.
+//! - `headline`: a few minutes of the above, ending in the table the targets are stated in.
 
 mod bare;
+mod ceiling;
+mod echo_api;
 mod fanout;
+mod headline;
 mod history;
+mod postgres;
+mod process;
+mod send;
 mod server;
+mod startup;
 mod stats;
+mod synapse;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -33,12 +48,34 @@ enum Scenario {
         #[arg(long, default_value_t = 400)]
         requests: usize,
     },
+    /// Durable send: acknowledged posts per second and post latency, closed loop and at fixed
+    /// offered loads (open loop), Echo beside Synapse, and the databases' commit ceilings.
+    Send {
+        /// Offered loads for Echo, posts per second.
+        #[arg(long, num_args = 1.., default_values_t = [50.0, 500.0, 1_000.0, 2_000.0, 5_000.0, 10_000.0])]
+        echo_rates: Vec<f64>,
+        /// Offered loads for Synapse, posts per second.
+        #[arg(long, num_args = 1.., default_values_t = [25.0, 50.0, 100.0])]
+        synapse_rates: Vec<f64>,
+        /// Posts in flight for Echo (closed loop: exactly; open loop: at most).
+        #[arg(long, default_value_t = 64)]
+        echo_in_flight: usize,
+        /// Posts in flight for Synapse.
+        #[arg(long, default_value_t = 16)]
+        synapse_in_flight: usize,
+        /// Seconds each load is offered.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// Fan-out to a channel's connected members and idle-connection memory, Echo beside a bare
-    /// WebSocket broadcast server (each in a process of its own).
+    /// WebSocket broadcast server and Synapse (each in a process of its own).
     Fanout {
         /// Channel sizes (connected members) to measure.
         #[arg(default_values_t = [10usize, 100, 1000])]
         members: Vec<usize>,
+        /// The channel sizes Synapse is measured at too.
+        #[arg(long, num_args = 0.., default_values_t = [10usize, 100])]
+        synapse_members: Vec<usize>,
         /// Messages sent one at a time for the latency figures.
         #[arg(long, default_value_t = 100)]
         latency_messages: usize,
@@ -49,7 +86,18 @@ enum Scenario {
         #[arg(long, default_value_t = 10_000)]
         idle: usize,
     },
-    /// Runs one server under test and prints `listening on ADDR` (started by `fanout`).
+    /// Start-up time and idle memory of `echo-server up` and of Synapse.
+    Startup {
+        /// Starts of `echo-server up`.
+        #[arg(long, default_value_t = 5)]
+        starts: usize,
+        /// Starts of Synapse (each creates its schema in a fresh database: several seconds).
+        #[arg(long, default_value_t = 3)]
+        synapse_starts: usize,
+    },
+    /// The headline figures, Echo beside Synapse, in a few minutes (`make bench`).
+    Headline,
+    /// Runs one server under test and prints `listening on ADDR` (started by the scenarios).
     #[command(hide = true)]
     Serve {
         kind: server::Kind,
@@ -70,20 +118,64 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Scenario::Send {
+            echo_rates,
+            synapse_rates,
+            echo_in_flight,
+            synapse_in_flight,
+            seconds,
+        } => {
+            let duration = Duration::from_secs_f64(seconds);
+            println!("{}", ceiling::HEADER);
+            println!("{}", ceiling::sqlite(duration).await?.row());
+            for connections in [1, 8] {
+                println!("{}", ceiling::postgres(connections, duration).await?.row());
+            }
+            println!("\n{}", send::HEADER);
+            let echo = send::Plan {
+                rates: echo_rates,
+                in_flight: echo_in_flight,
+                duration,
+            };
+            let synapse = send::Plan {
+                rates: synapse_rates,
+                in_flight: synapse_in_flight,
+                duration,
+            };
+            for outcome in send::echo(&echo)
+                .await?
+                .iter()
+                .chain(&send::synapse(&synapse).await?)
+            {
+                println!("{}", outcome.row());
+            }
+        }
         Scenario::Fanout {
             members,
+            synapse_members,
             latency_messages,
             burst_messages,
             idle,
         } => {
             let options = fanout::Options {
                 members,
+                synapse_members,
                 latency_messages,
                 burst_messages,
                 idle_connections: idle,
             };
             fanout::run(&options).await?;
         }
+        Scenario::Startup {
+            starts,
+            synapse_starts,
+        } => {
+            println!("{}", startup::HEADER);
+            println!("{}", startup::echo(starts, true).await?.row());
+            println!("{}", startup::echo(starts, false).await?.row());
+            println!("{}", startup::synapse(synapse_starts).await?.row());
+        }
+        Scenario::Headline => headline::run().await?,
         Scenario::Serve { kind, data_dir } => server::run(kind, &data_dir).await?,
     }
     Ok(())

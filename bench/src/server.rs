@@ -89,16 +89,6 @@ impl Server {
 
     /// The server's resident memory, in bytes.
     pub fn rss(&self) -> anyhow::Result<u64> {
-        let pid = self.child.id().context("the server has exited")?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-        let kib: u64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .context("no VmRSS")?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()?;
-        Ok(kib * 1024)
+        crate::process::rss(&self.child)
     }
 }

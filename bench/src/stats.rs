@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+#[derive(Clone)]
 pub struct Summary {
     pub count: usize,
     pub median: Duration,
@@ -38,6 +39,10 @@ impl fmt::Display for Summary {
     }
 }
 
-fn ms(d: Duration) -> f64 {
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+pub fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
 }

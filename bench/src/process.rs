@@ -1,0 +1,56 @@
+//! What the benchmarks need to know about a server process: a port for it, when it answers, and
+//! its resident memory.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::process::Child;
+
+/// A port of 127.0.0.1 that was free a moment ago, for servers that must be told where to listen.
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Polls `url` until it answers 200; returns how long after `spawned` that first happened.
+/// Fails early if `child` exits, and after `patience`.
+pub async fn wait_until_ok(
+    child: &mut Child,
+    url: &str,
+    spawned: Instant,
+    patience: Duration,
+) -> anyhow::Result<Duration> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    loop {
+        if let Ok(response) = http.get(url).send().await
+            && response.status().is_success()
+        {
+            return Ok(spawned.elapsed());
+        }
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!("the server exited ({status}) before {url} answered");
+        }
+        anyhow::ensure!(
+            spawned.elapsed() < patience,
+            "{url} did not answer within {patience:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The resident memory of a running process, in bytes (`VmRSS` of `/proc/PID/status`).
+pub fn rss(child: &Child) -> anyhow::Result<u64> {
+    let pid = child.id().context("the server has exited")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .context("no VmRSS")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kib * 1024)
+}
