@@ -118,3 +118,30 @@ pub fn redact(url: &str) -> String {
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     error.as_database_error().is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
+
+/// Starting a transaction that writes.
+///
+/// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a deferred transaction that
+/// reads and then writes fails with `SQLITE_BUSY` if another connection committed in between,
+/// whatever the busy timeout, while an immediate one waits its turn. PostgreSQL's `BEGIN` is fine.
+pub trait BeginWrite {
+    type Database: sqlx::Database;
+
+    fn begin_write(&self) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}

@@ -246,7 +246,7 @@ impl SqliteBus {
         options: &FetchOptions,
     ) -> Result<Vec<Delivery>, BusError> {
         let _state = self.inner.write.lock().await;
-        let mut tx = self.inner.pool.begin().await?;
+        let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
         let last: Option<i64> = sqlx::query_scalar("SELECT last_delivered FROM bus_groups WHERE name = $1")
             .bind(group)
             .fetch_optional(&mut *tx)
@@ -424,7 +424,7 @@ impl EventBus for SqliteBus {
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()?;
         let mut state = self.inner.write.lock().await;
-        let mut tx = self.inner.pool.begin().await?;
+        let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
         let positions = self.append_locked(&mut state, &mut tx, &bodies).await?;
         tx.commit().await?;
         self.announce(&positions);
@@ -560,7 +560,7 @@ impl EventBus for SqliteBus {
     #[tracing::instrument(skip_all, fields(group = %group, count = positions.len()))]
     async fn ack(&self, group: &str, positions: &[Position]) -> Result<(), BusError> {
         let _state = self.inner.write.lock().await;
-        let mut tx = self.inner.pool.begin().await?;
+        let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
         for p in positions {
             sqlx::query("DELETE FROM bus_pending WHERE grp = $1 AND pos = $2")
                 .bind(group)
@@ -576,7 +576,7 @@ impl EventBus for SqliteBus {
     async fn dead_letter(&self, group: &str, delivery: &Delivery, reason: &str) -> Result<(), BusError> {
         let body = serde_json::to_string(&delivery.logged.envelope)?;
         let _state = self.inner.write.lock().await;
-        let mut tx = self.inner.pool.begin().await?;
+        let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
         insert_dead_letter(
             &mut tx,
             group,
@@ -621,7 +621,7 @@ impl EventBus for SqliteBus {
     #[tracing::instrument(skip_all, fields(%dead_letter))]
     async fn redrive(&self, dead_letter: Position) -> Result<Redrive, BusError> {
         let mut state = self.inner.write.lock().await;
-        let mut tx = self.inner.pool.begin().await?;
+        let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query("SELECT grp, pos, body FROM bus_dead_letters WHERE id = $1")
             .bind(rowid(dead_letter.ms))
             .fetch_optional(&mut *tx)

@@ -59,8 +59,10 @@ async fn a_client_that_reconnects_with_its_cursor_misses_nothing_and_sees_nothin
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     let mut rounds = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while seen.len() < total {
         rounds += 1;
+        assert!(tokio::time::Instant::now() < deadline, "stalled at {} of {total} after {rounds} connections", seen.len());
         let mut c = h.connect(alice, cursor.as_deref()).await;
         let hello = c.next(WAIT).await;
         assert_eq!(hello["type"], "hello");

@@ -94,7 +94,8 @@ impl Harness {
         if let Some(c) = cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let connecting = tokio_tungstenite::connect_async(url);
+        let (socket, _) = tokio::time::timeout(Duration::from_secs(10), connecting).await.expect("the hub answers the upgrade").unwrap();
         Client { socket }
     }
 

@@ -121,7 +121,7 @@ macro_rules! impl_ai_store {
 
             #[tracing::instrument(skip_all, fields(count = vectors.len()))]
             async fn set_embeddings(&self, vectors: &[NewVector], embedder: &str) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 for vector in vectors {
                     sqlx::query("UPDATE ai_messages SET embedding = $1, embedder = $2 WHERE id = $3 AND text = $4 AND deleted = FALSE")
                         .bind(&vector.bytes)

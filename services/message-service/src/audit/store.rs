@@ -72,7 +72,7 @@ macro_rules! impl_audit_store {
         impl AuditStore for $store {
             #[tracing::instrument(skip_all, fields(records = records.len()))]
             async fn append(&self, records: &[Record]) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 for r in records {
                     sqlx::query(
                         "INSERT INTO audit_log (workspace_id, event_id, action, actor_id, target_type, target_id, ip, details, occurred_at)

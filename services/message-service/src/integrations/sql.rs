@@ -11,7 +11,7 @@ macro_rules! impl_integration_store {
                 token: &$crate::integrations::store::NewToken,
                 events: &[echo_events::Envelope],
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 sqlx::query(
                     "INSERT INTO bots (id, workspace_id, user_id, name, avatar_url, scopes, request_url, signing_secret, created_by, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -79,7 +79,7 @@ macro_rules! impl_integration_store {
 
             #[tracing::instrument(skip_all, fields(bot_id = %id))]
             async fn revoke_bot(&self, workspace_id: uuid::Uuid, id: uuid::Uuid, now: i64) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let done = sqlx::query(
                     "UPDATE bots SET revoked_at = $3 WHERE id = $1 AND workspace_id = $2 AND revoked_at IS NULL",
                 )
@@ -106,7 +106,7 @@ macro_rules! impl_integration_store {
 
             #[tracing::instrument(skip_all, fields(user_id = %new.user_id))]
             async fn create_token(&self, new: &$crate::integrations::store::NewToken) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 Self::insert_token(&mut tx, new).await?;
                 tx.commit().await?;
                 Ok(())
@@ -172,7 +172,7 @@ macro_rules! impl_integration_store {
                 secret_hash: &str,
                 events: &[echo_events::Envelope],
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 sqlx::query(
                     "INSERT INTO webhooks (id, secret_hash, workspace_id, channel_id, user_id, name, created_by, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -400,7 +400,7 @@ macro_rules! impl_integration_store {
                 now: i64,
                 events: &[echo_events::Envelope],
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 sqlx::query("INSERT INTO slack_import_users (workspace_id, slack_key, user_id, created_at) VALUES ($1, $2, $3, $4)")
                     .bind(workspace_id)
                     .bind(slack_key)
@@ -445,7 +445,7 @@ macro_rules! impl_integration_store {
                 deliveries: &[$crate::integrations::store::NewDelivery],
                 now: i64,
             ) -> $crate::store::StoreResult<usize> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let mut added = 0;
                 for d in deliveries {
                     let done = sqlx::query(

@@ -106,7 +106,7 @@ macro_rules! impl_delivery_store {
                 now: i64,
             ) -> $crate::store::StoreResult<()> {
                 let (status, due_at, error, sent_at) = outcome.columns(now);
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 sqlx::query(
                     "UPDATE notification_deliveries SET status = $3, due_at = $4, last_error = $5, sent_at = $6
                      WHERE notification_id = $1 AND channel = 'web_push' AND target = $2",

@@ -218,7 +218,7 @@ macro_rules! impl_notification_store {
 
             #[tracing::instrument(skip_all, fields(message_id = %run.message_id, decisions = run.decisions.len()))]
             async fn record(&self, run: &Run) -> StoreResult<Option<Vec<Notification>>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 // The run row is the idempotency key: whoever inserts it decides, once.
                 let first = sqlx::query("INSERT INTO notification_runs (message_id, decided_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(run.message_id)
@@ -348,7 +348,7 @@ macro_rules! impl_notification_store {
                 if distinct.is_empty() {
                     return Ok(true);
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 // Update first (SQLite takes its write lock up front), then check every id was
                 // the person's and roll back if one was not.
                 let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE notifications SET read_at = COALESCE(read_at, ");

@@ -244,7 +244,7 @@ macro_rules! impl_message_store {
         impl MessageStore for $store {
             #[tracing::instrument(skip_all, fields(workspace_id = %new.id))]
             async fn create_workspace(&self, new: &NewWorkspace) -> StoreResult<Workspace> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 sqlx::query("INSERT INTO workspaces (id, name, created_by, created_at) VALUES ($1, $2, $3, $4)")
                     .bind(new.id)
                     .bind(&new.name)
@@ -328,7 +328,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, user_id = %user_id))]
             async fn set_role(&self, workspace_id: Uuid, user_id: Uuid, role: Role, actor: Uuid) -> StoreResult<Option<Member>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 Self::lock_workspace(&mut tx, workspace_id).await?;
                 let updated = sqlx::query("UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2")
                     .bind(workspace_id)
@@ -350,7 +350,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, user_id = %user_id))]
             async fn remove_member(&self, workspace_id: Uuid, user_id: Uuid, actor: Uuid) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 Self::lock_workspace(&mut tx, workspace_id).await?;
                 let Some(member) = Self::load_member(&mut tx, workspace_id, user_id).await? else { return Ok(false) };
                 let left: Vec<Uuid> = sqlx::query_scalar(
@@ -383,7 +383,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(workspace_id = %invite.workspace_id))]
             async fn create_invite(&self, invite: &NewInvite) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 sqlx::query(
                     "INSERT INTO invites (code_hash, code_hint, workspace_id, created_by, created_at, expires_at, max_uses)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -420,7 +420,7 @@ macro_rules! impl_message_store {
                 if let Some(workspace) = self.workspace(invite.workspace_id, user_id).await? {
                     return Ok(Some(workspace));
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 // Compare-and-set on the use count: concurrent accepts never exceed max_uses.
                 let used = sqlx::query(
                     "UPDATE invites SET uses = uses + 1
@@ -469,7 +469,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(workspace_id = %new.workspace_id, channel_id = %new.id))]
             async fn create_channel(&self, new: &NewChannel) -> StoreResult<Channel> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let inserted = sqlx::query(
                     "INSERT INTO channels (id, workspace_id, name, kind, topic, created_by, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -511,7 +511,7 @@ macro_rules! impl_message_store {
                     return Ok((existing, false));
                 }
                 let kind = if new.member_ids.len() > 2 { ChannelKind::GroupDm } else { ChannelKind::Dm };
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let inserted = sqlx::query(
                     "INSERT INTO channels (id, workspace_id, name, kind, topic, created_by, created_at, dm_key)
                      VALUES ($1, $2, NULL, $3, '', $4, $5, $6)",
@@ -592,7 +592,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(channel_id = %channel_id))]
             async fn update_channel(&self, channel_id: Uuid, patch: &ChannelPatch, actor: Uuid) -> StoreResult<Option<Channel>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let updated = sqlx::query(
                     "UPDATE channels SET name = COALESCE($2, name), topic = COALESCE($3, topic), archived = COALESCE($4, archived)
                      WHERE id = $1",
@@ -618,7 +618,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(channel_id = %channel_id, user_id = %user_id))]
             async fn join_channel(&self, channel_id: Uuid, user_id: Uuid, now: i64) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 if !Self::add_channel_member(&mut tx, channel_id, user_id, now).await? {
                     return Ok(false);
                 }
@@ -630,7 +630,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(channel_id = %channel_id, user_id = %user_id))]
             async fn leave_channel(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let left = sqlx::query("DELETE FROM channel_members WHERE channel_id = $1 AND user_id = $2")
                     .bind(channel_id)
                     .bind(user_id)
@@ -669,7 +669,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(channel_id = %channel_id, user_id = %user_id))]
             async fn mark_read(&self, channel_id: Uuid, user_id: Uuid, message_id: Uuid) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let moved = sqlx::query(
                     "UPDATE channel_members SET last_read_id = $3
                      WHERE channel_id = $1 AND user_id = $2 AND (last_read_id IS NULL OR last_read_id < $3)",
@@ -709,7 +709,7 @@ macro_rules! impl_message_store {
                         return Ok((first, false));
                     }
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let inserted = sqlx::query(
                     "INSERT INTO messages (id, channel_id, workspace_id, author_id, text, thread_root_id, client_msg_id,
                                            mention_channel, mention_here, created_at)
@@ -820,7 +820,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(message_id = %message_id))]
             async fn edit_message(&self, message_id: Uuid, text: &str, mentions: &Mentions, now: i64) -> StoreResult<Option<Message>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let kept = sqlx::query(
                     "INSERT INTO message_versions (message_id, version, text, written_at)
                      SELECT m.id, (SELECT COUNT(*) FROM message_versions v WHERE v.message_id = m.id), m.text,
@@ -868,7 +868,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(message_id = %message_id))]
             async fn delete_message(&self, message_id: Uuid, now: i64, actor: Uuid) -> StoreResult<Option<DeletedMessage>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 // The text leaves the row and every earlier version, so nothing can find it later.
                 let erased = sqlx::query(
                     "UPDATE messages SET text = '', deleted = TRUE, mention_channel = FALSE, mention_here = FALSE, edited_at = $2
@@ -915,7 +915,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(message_id = %target.message_id, on))]
             async fn set_reaction(&self, target: &Target, emoji: &str, user_id: Uuid, on: bool, now: i64) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let changed = if on {
                     sqlx::query(
                         "INSERT INTO reactions (message_id, emoji, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -945,7 +945,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(message_id = %target.message_id, on))]
             async fn set_pin(&self, target: &Target, user_id: Uuid, on: bool, now: i64) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let changed = if on {
                     sqlx::query(
                         "INSERT INTO pins (channel_id, message_id, pinned_by, pinned_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -1070,7 +1070,7 @@ macro_rules! impl_message_store {
             #[tracing::instrument(skip_all, fields(file_id = %new.row.id))]
             async fn create_file(&self, new: &NewFile) -> StoreResult<()> {
                 let row = &new.row;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 sqlx::query(
                     "INSERT INTO files (id, workspace_id, uploader_id, name, size, content_type, has_thumbnail, purpose,
                                         text_content, created_at)
@@ -1139,7 +1139,7 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(file_id = %file_id))]
             async fn delete_file(&self, file_id: Uuid, uploader_id: Uuid) -> StoreResult<FileDeletion> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let freed = sqlx::query(
                     "DELETE FROM files WHERE id = $1 AND uploader_id = $2 AND detached_at IS NULL
                      AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = $1)",

@@ -10,7 +10,7 @@ macro_rules! impl_user_store {
                 user: &$crate::store::NewUser,
                 events: &[echo_events::Envelope],
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let inserted = sqlx::query(
                     "INSERT INTO users (id, email, password_hash, display_name, is_bot, created_at, updated_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -75,7 +75,7 @@ macro_rules! impl_user_store {
                 now: i64,
                 event_of: $crate::store::EventOf<'_>,
             ) -> $crate::store::StoreResult<Option<$crate::store::UserRow>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let row: Option<$crate::store::UserRow> = sqlx::query_as(concat!(
                     "UPDATE users SET
                         display_name = COALESCE($2, display_name),
@@ -128,7 +128,7 @@ macro_rules! impl_user_store {
                 session: &$crate::store::NewSession,
                 events: &[echo_events::Envelope],
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 sqlx::query(
                     "INSERT INTO sessions (id, user_id, user_agent, created_at, last_used_at, expires_at)
                      VALUES ($1, $2, $3, $4, $4, $5)",
@@ -185,7 +185,7 @@ macro_rules! impl_user_store {
                 expires_at: i64,
             ) -> $crate::store::StoreResult<$crate::store::Rotation> {
                 use $crate::store::Rotation;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let found: Option<(uuid::Uuid, Option<i64>)> =
                     sqlx::query_as("SELECT session_id, rotated_at FROM refresh_tokens WHERE token_hash = $1")
                         .bind(old_hash)
@@ -252,7 +252,7 @@ macro_rules! impl_user_store {
                 now: i64,
                 events: &[echo_events::Envelope],
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let done = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                     .bind(id)
                     .bind(now)
@@ -268,7 +268,7 @@ macro_rules! impl_user_store {
 
             #[tracing::instrument(skip_all)]
             async fn record(&self, events: &[echo_events::Envelope]) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 $enqueue(&mut *tx, events).await?;
                 tx.commit().await?;
                 Ok(())
@@ -316,7 +316,7 @@ macro_rules! impl_user_store {
 
             #[tracing::instrument(skip_all, fields(user_id = %user_id, status))]
             async fn set_presence(&self, user_id: uuid::Uuid, status: &str, now: i64) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 sqlx::query(
                     "INSERT INTO presence (user_id, status, updated_at) VALUES ($1, $2, $3)
                      ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
@@ -344,7 +344,7 @@ macro_rules! impl_user_store {
                 replica: Option<&str>,
                 now: i64,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let added = sqlx::query(
                     "INSERT INTO presence_connections (connection_id, user_id, opened_at, replica_id) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (connection_id) DO NOTHING",
@@ -401,7 +401,7 @@ macro_rules! impl_user_store {
 
             #[tracing::instrument(skip_all)]
             async fn close_connection(&self, connection_id: &str, _now: i64) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let user_id: Option<uuid::Uuid> =
                     sqlx::query_scalar("DELETE FROM presence_connections WHERE connection_id = $1 RETURNING user_id")
                         .bind(connection_id)
