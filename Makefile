@@ -5,7 +5,7 @@ export npm_config_cache ?= $(HOME)/.cache/echo/npm
 DATA_DIR ?= ./data
 PORT ?= 8080
 
-.PHONY: run dev cluster model web test test-rust test-web e2e test-slack-sdk openapi lint fmt
+.PHONY: run dev cluster model web test test-rust test-web e2e test-slack-sdk fuzz openapi lint fmt
 
 ## Build the web app, fetch the embedding model and run all of Echo on http://localhost:$(PORT),
 ## data in $(DATA_DIR).
@@ -29,9 +29,9 @@ frontend/node_modules/.installed: frontend/package-lock.json
 	npm --prefix frontend ci --no-audit --no-fund
 	touch $@
 
-## Every test: Rust (both backends, scaled topology), the web app's unit and browser tests, and
-## Slack's own Python clients against Echo.
-test: test-rust test-web e2e test-slack-sdk
+## Every test: Rust (both backends, scaled topology), the web app's unit and browser tests,
+## Slack's own Python clients against Echo, and a bounded fuzzing run.
+test: test-rust test-web e2e test-slack-sdk fuzz
 
 test-rust: model
 	cargo nextest run --workspace --no-fail-fast
@@ -50,6 +50,10 @@ e2e: web
 ## replicas, PostgreSQL and Redis from here, files in a local S3 server.
 cluster: web model
 	cargo run -p echo-server -- cluster
+
+## The parsers of untrusted input under cargo-fuzz (nightly), FUZZ_SECONDS (default 60) each.
+fuzz:
+	scripts/fuzz.sh
 
 ## After changing a route: refresh the web app's copy of the API document and the types generated
 ## from it (frontend/src/api/openapi.json, schema.d.ts); a test fails while they are stale.

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use echo_events::{Envelope, Position};
+use echo_parse::client_frame::{self, ClientFrame};
 use futures::{SinkExt, StreamExt};
-use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -61,14 +61,6 @@ impl Default for ConnectionConfig {
             producer: "message-service",
         }
     }
-}
-
-/// What the client may send.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientFrame {
-    Ping,
-    Typing { channel_id: Uuid },
 }
 
 enum Control {
@@ -282,18 +274,18 @@ impl Hub {
                 return;
             }
             allowance -= 1.0;
-            match serde_json::from_str::<ClientFrame>(text.as_str()) {
-                Ok(ClientFrame::Ping) => {
+            match client_frame::decode(text.as_str()) {
+                Some(ClientFrame::Ping) => {
                     let _ = control.try_send(Control::Pong);
                 }
-                Ok(ClientFrame::Typing { channel_id }) => {
+                Some(ClientFrame::Typing { channel_id }) => {
                     if last_typing.is_some_and(|t| t.elapsed() < self.config.typing_interval) {
                         continue;
                     }
                     last_typing = Some(Instant::now());
                     self.publish_typing(user, channel_id).await;
                 }
-                Err(_) => tracing::debug!("ignoring an unknown client frame"),
+                None => tracing::debug!("ignoring an unknown client frame"),
             }
         }
     }

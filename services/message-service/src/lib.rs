@@ -29,7 +29,7 @@ pub mod events;
 pub mod files;
 pub mod http;
 pub mod integrations;
-pub mod mentions;
+pub use echo_parse::mentions;
 pub mod model;
 pub mod notifications;
 pub mod realtime;

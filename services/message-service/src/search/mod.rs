@@ -12,5 +12,5 @@
 pub mod directory;
 pub mod highlight;
 pub mod http;
-pub mod query;
+pub use echo_parse::search_query as query;
 pub mod sql;
