@@ -3,8 +3,9 @@
 //! message-service replicas as asked) on the PostgreSQL and Redis given, with one database per
 //! service, and files in an S3 server (s3s-fs, with signature checks) that this command runs.
 //!
-//! The command supervises its children: it reports one that dies and keeps the others running
-//! (failure tests kill replicas on purpose), and stops them all on Ctrl-C or SIGTERM.
+//! The command supervises its children as a process manager would: one that dies is started again
+//! on its port (after a pause that doubles while it keeps dying, up to 10 s), the others keep
+//! running (failure tests kill services on purpose), and Ctrl-C or SIGTERM stops them all.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -55,9 +56,15 @@ const SERVICES: [&str; 3] = ["users", "messages", "ai"];
 /// One child process of the cluster.
 struct Member {
     label: String,
+    service: &'static str,
+    port: u16,
     url: String,
     child: Child,
-    exited: bool,
+    started: Instant,
+    /// The pause before its latest start, if it was started again.
+    last_pause: Option<Duration>,
+    /// When it exited, and how long to wait before starting it again.
+    down: Option<(Instant, Duration)>,
 }
 
 pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
@@ -113,7 +120,7 @@ pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
         for (label, service, port) in plan {
             println!("starting {label} on {}", url(port));
             let child = spawn(service, port, &config_file, &dir)?;
-            members.push(Member { label, url: url(port), child, exited: false });
+            members.push(Member { label, service, port, url: url(port), child, started: Instant::now(), last_pause: None, down: None });
             if service == "users" {
                 wait_ready(members.last_mut().context("no member")?).await?;
             }
@@ -134,7 +141,7 @@ pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
         println!("  databases    {} on {}", databases.join(", "), echo_db::redact(&args.postgres));
         println!("  event bus    Redis streams {}:* on {}", args.name, echo_db::redact(&args.redis));
         println!("Open {}; Ctrl-C stops everything.", url(gateway_ports[0]));
-        outcome = supervise(&mut members).await;
+        outcome = supervise(&mut members, &config_file, &dir).await;
     }
 
     stop(&mut members).await;
@@ -186,26 +193,53 @@ async fn wait_ready(member: &mut Member) -> anyhow::Result<()> {
     }
 }
 
-/// Runs until Ctrl-C or SIGTERM, reporting children that exit.
-async fn supervise(members: &mut [Member]) -> anyhow::Result<()> {
+/// Runs until Ctrl-C or SIGTERM, starting again the children that exit.
+async fn supervise(members: &mut [Member], config: &Path, dir: &Path) -> anyhow::Result<()> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut check = tokio::time::interval(Duration::from_millis(250));
+    let mut check = tokio::time::interval(Duration::from_millis(100));
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
             _ = terminate.recv() => return Ok(()),
             _ = check.tick() => {
-                for member in members.iter_mut().filter(|m| !m.exited) {
-                    if let Ok(Some(status)) = member.child.try_wait() {
-                        member.exited = true;
-                        eprintln!("{} exited ({status}); the rest of the cluster keeps running", member.label);
-                    }
-                }
-                if members.iter().all(|m| m.exited) {
-                    anyhow::bail!("every process of the cluster exited");
+                for member in members.iter_mut() {
+                    restart_if_down(member, config, dir);
                 }
             }
         }
+    }
+}
+
+/// Notices a member that exited and starts it again once its pause is over. A member that ran
+/// for a minute before dying starts over from the shortest pause.
+fn restart_if_down(member: &mut Member, config: &Path, dir: &Path) {
+    const FIRST_PAUSE: Duration = Duration::from_millis(300);
+    match member.down {
+        None => {
+            if let Ok(Some(status)) = member.child.try_wait() {
+                let pause = if member.started.elapsed() > Duration::from_secs(60) {
+                    FIRST_PAUSE
+                } else {
+                    member.last_pause.map_or(FIRST_PAUSE, |p| (p * 2).min(Duration::from_secs(10)))
+                };
+                eprintln!("{} exited ({status}); starting it again in {:.1} s", member.label, pause.as_secs_f64());
+                member.down = Some((Instant::now(), pause));
+            }
+        }
+        Some((since, pause)) if since.elapsed() >= pause => match spawn(member.service, member.port, config, dir) {
+            Ok(child) => {
+                eprintln!("{} started again (pid {})", member.label, child.id().unwrap_or(0));
+                member.child = child;
+                member.started = Instant::now();
+                member.last_pause = Some(pause);
+                member.down = None;
+            }
+            Err(e) => {
+                eprintln!("{} could not be started again: {e:#}", member.label);
+                member.down = Some((Instant::now(), (pause * 2).min(Duration::from_secs(10))));
+            }
+        },
+        Some(_) => {}
     }
 }
 

@@ -1,6 +1,7 @@
 //! Failures of a scaled deployment, caused for real: a message-service replica killed with
-//! SIGKILL under load, Redis killed and restarted, PostgreSQL stopped and started. Nothing that
-//! was acknowledged (a 201) may be lost, and clients and services recover by themselves.
+//! SIGKILL under load, every service killed in turn (and started again by the cluster, as a
+//! process manager would), Redis killed and restarted, PostgreSQL stopped and started. Nothing
+//! that was acknowledged (a 201) may be lost, and clients and services recover by themselves.
 //!
 //! Redis and PostgreSQL are private instances started by the test (the machine's own serve every
 //! other test running beside this one).
@@ -106,7 +107,7 @@ async fn a_replica_killed_under_load_loses_no_acknowledged_message_and_its_clien
         }
     });
     tokio::time::sleep(Duration::from_millis(600)).await;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(topo.messages_pids[0]), nix::sys::signal::Signal::SIGKILL).unwrap();
+    topo.kill("messages#1");
     let acknowledged = writer.await.unwrap();
     assert!(acknowledged.len() >= 100, "the surviving replica took the load: {} of 120 acknowledged", acknowledged.len());
 
@@ -117,6 +118,89 @@ async fn a_replica_killed_under_load_loses_no_acknowledged_message_and_its_clien
     let expected: HashSet<String> = acknowledged.into_iter().collect();
     let received = receive_all(&topo, &bob, socket, cursor, &expected).await;
     assert!(received.iter().all(|id| stored.contains(id)), "only stored messages are delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_killed_in_turn_under_load_loses_nothing_and_delivers_each_message_once() {
+    let topo = Topology::start(2).await;
+    let (alice, bob, general) = team(&topo).await;
+    let gateway = Client::new(&topo.gateway_url);
+    let mut socket = Socket::connect(&topo.gateway_url, &bob, None).await;
+    let cursor = socket.next(WAIT).await["cursor"].as_str().map(str::to_owned);
+
+    // Alice posts steadily; a post whose answer is lost is sent again with the same
+    // client_msg_id, as the web app does, until it is acknowledged.
+    let total = 150;
+    let writer = tokio::spawn({
+        let (base, token, general) = (topo.gateway_url.clone(), alice.token.clone(), general.clone());
+        async move {
+            let (client, alice) = (Client::new(&base), User { token });
+            let mut acknowledged = Vec::new();
+            let mut retries = 0;
+            for i in 0..total {
+                let body = json!({"text": format!("faultload {i}"), "client_msg_id": format!("fault-{i}")});
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+                loop {
+                    match client.try_post(&alice, &format!("/api/v1/channels/{general}/messages"), body.clone()).await {
+                        Ok((StatusCode::CREATED | StatusCode::OK, message)) => {
+                            acknowledged.push(message["id"].as_str().unwrap().to_owned());
+                            break;
+                        }
+                        _ => {
+                            retries += 1;
+                            assert!(tokio::time::Instant::now() < deadline, "message {i} was never acknowledged");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (acknowledged, retries)
+        }
+    });
+    let killed = ["gateway#1", "users", "messages#1", "ai", "messages#2"];
+    for label in killed {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        topo.kill(label);
+    }
+    let (acknowledged, retries) = writer.await.unwrap();
+
+    // Stored once each.
+    let stored: Vec<String> = history(&gateway, &alice, &general).await.iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    let unique: HashSet<String> = acknowledged.iter().cloned().collect();
+    assert_eq!(unique.len(), total, "one message per client_msg_id");
+    assert!(unique.iter().all(|id| stored.contains(id)), "every acknowledged message is stored");
+    assert_eq!(stored.len(), total, "and nothing else, nothing twice");
+    // Delivered once each to a receiver that reconnects with its cursor.
+    let received = receive_all(&topo, &bob, socket, cursor, &unique).await;
+    assert_eq!(received.len(), total, "each delivered once");
+    // Found by search.
+    let channel = gateway.get(&alice, &format!("/api/v1/channels/{general}")).await;
+    let ws = channel["workspace_id"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let found = search_all(&gateway, &alice, &ws, "faultload").await;
+        if unique.iter().all(|id| found.contains(id)) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{} of {total} found by search", found.len());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    println!("killed {killed:?} under load: {total} messages acknowledged after {retries} retried posts; stored, delivered and found once each, lost 0");
+}
+
+/// Every message id search returns for `q` in a workspace (paged).
+async fn search_all(client: &Client, user: &User, ws: &str, q: &str) -> HashSet<String> {
+    let mut found = HashSet::new();
+    let mut cursor = String::new();
+    loop {
+        let page = client.get(user, &format!("/api/v1/workspaces/{ws}/search?q={q}&limit=100{cursor}")).await;
+        found.extend(page["results"].as_array().unwrap().iter().map(|r| r["message"]["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(next) if page["has_more"] == true => cursor = format!("&before={next}"),
+            _ => return found,
+        }
+    }
 }
 
 /// A Redis of the test's own, persisting every write (as a production Redis for Echo would).

@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::Message;
 pub struct Topology {
     pub gateway_url: String,
     pub messages_urls: Vec<String>,
-    /// Process ids of the message-service replicas, in `messages_urls` order.
-    pub messages_pids: Vec<i32>,
+    /// Every member's label (`users`, `messages#1`, `ai`, `gateway#1`, …) and process id at start.
+    pub pids: Vec<(String, i32)>,
     cluster: Child,
     _dir: tempfile::TempDir,
 }
@@ -74,10 +74,18 @@ impl Topology {
         Topology {
             gateway_url: of("gateway#")[0].1.clone(),
             messages_urls: of("messages#").iter().map(|m| m.1.clone()).collect(),
-            messages_pids: of("messages#").iter().map(|m| m.2).collect(),
+            pids: members.iter().map(|(label, _, pid)| (label.clone(), *pid)).collect(),
             cluster,
             _dir: dir,
         }
+    }
+}
+
+impl Topology {
+    /// Kills a member the hard way (SIGKILL); the cluster starts it again.
+    pub fn kill(&self, label: &str) {
+        let pid = self.pids.iter().find(|(l, _)| l == label).unwrap_or_else(|| panic!("no {label} in {:?}", self.pids)).1;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
     }
 }
 
