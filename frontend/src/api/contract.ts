@@ -36,4 +36,5 @@ export type CheckedResponses = [
   Accepts<Client.NotificationPreferences, Sent<'PreferencesBody'>>,
   Accepts<Client.ChannelNotificationSettings, Sent<'ChannelSettings'>>,
   Accepts<PinsResponse, Sent<'PinList'>>,
+  Accepts<Client.AuditPage, Sent<'AuditPage'>>,
 ];

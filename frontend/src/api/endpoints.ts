@@ -2,6 +2,7 @@ import { api } from './client';
 import type {
   AppNotification,
   AskResponse,
+  AuditPage,
   AuthResponse,
   Channel,
   ChannelNotificationSettings,
@@ -58,6 +59,8 @@ export const workspacesApi = {
   createChannel: (ws: Id, body: { name: string; visibility: 'public' | 'private'; topic?: string }) =>
     api.request<Channel>('POST', `/api/v1/workspaces/${enc(ws)}/channels`, body),
   openDm: (ws: Id, userIds: Id[]) => api.request<Channel>('POST', `/api/v1/workspaces/${enc(ws)}/dms`, { user_ids: userIds }),
+  auditLog: (ws: Id, page: { before?: Id; action?: string } = {}) =>
+    api.request<AuditPage>('GET', `/api/v1/workspaces/${enc(ws)}/audit-log`, undefined, { query: { ...page, limit: 50 } }),
   search: (ws: Id, q: string, before?: string) =>
     api.request<SearchResponse>('GET', `/api/v1/workspaces/${enc(ws)}/search`, undefined, {
       query: { q, limit: 30, before },

@@ -172,6 +172,22 @@ export interface NotificationPreferences {
   email: boolean;
 }
 
+/** One entry of a workspace's audit log (owners and admins read it). */
+export interface AuditEntry {
+  id: Id;
+  action: string;
+  actor_id: Id | null;
+  target: { type: string; id: Id } | null;
+  ip: string | null;
+  details: Record<string, unknown>;
+  occurred_at: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  has_more: boolean;
+}
+
 export type Theme = 'light' | 'dark' | 'system';
 export type NotificationLevel = 'all' | 'mentions' | 'nothing';
 

@@ -50,6 +50,11 @@ export function Sidebar() {
           <button type="button" className="rounded p-1 hover:bg-white/10" aria-label="Invite people" data-testid="invite-button" onClick={() => openModal('invite')}>
             <Icon name="users" />
           </button>
+          {(workspace?.role === 'owner' || workspace?.role === 'admin') && (
+            <button type="button" className="rounded p-1 hover:bg-white/10" aria-label="Audit log" data-testid="audit-log-button" onClick={() => openModal('auditLog')}>
+              <Icon name="lock" />
+            </button>
+          )}
         </div>
       </div>
 

@@ -11,7 +11,7 @@ export type RightPanel =
   | { kind: 'notifications' }
   | null;
 
-export type Modal = 'switcher' | 'createChannel' | 'browseChannels' | 'newDm' | 'invite' | 'profile' | 'createWorkspace' | null;
+export type Modal = 'switcher' | 'createChannel' | 'browseChannels' | 'newDm' | 'invite' | 'auditLog' | 'profile' | 'createWorkspace' | null;
 
 export type Route =
   | { name: 'login' }

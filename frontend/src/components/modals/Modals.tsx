@@ -3,6 +3,7 @@ import { Modal } from '../ui/Modal';
 import { BrowseChannels } from './BrowseChannels';
 import { CreateChannel } from './CreateChannel';
 import { CreateWorkspaceForm } from './CreateWorkspace';
+import { AuditLogModal } from './AuditLogModal';
 import { InviteModal } from './InviteModal';
 import { NewDm } from './NewDm';
 import { QuickSwitcher } from './QuickSwitcher';
@@ -21,6 +22,8 @@ export function Modals() {
       return <NewDm onClose={close} />;
     case 'invite':
       return <InviteModal onClose={close} />;
+    case 'auditLog':
+      return <AuditLogModal onClose={close} />;
     case 'createWorkspace':
       return (
         <Modal title="Create a workspace" onClose={close} testId="create-workspace-modal">
