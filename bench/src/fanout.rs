@@ -95,12 +95,12 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         if options.synapse_members.contains(&members) {
             peers.push(Peer::Synapse);
         }
-        let mut results = Vec::new();
+        // Rows are printed as they are measured, so a slow peer cannot hold back the others'; the
+        // bare server, measured first, is the ceiling.
+        let mut ceiling = None;
         for peer in peers {
-            results.push(delivery(peer, members, options).await?);
-        }
-        let ceiling = results[0].deliveries_per_sec;
-        for result in &results {
+            let result = delivery(peer, members, options).await?;
+            let ceiling = *ceiling.get_or_insert(result.deliveries_per_sec);
             println!(
                 "| {} | {} | {:.0} | {:.1}% | {:.2} ms | {:.2} ms | {} |",
                 result.members,
@@ -111,7 +111,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
                 ms(result.latency.p99),
                 result.dropped
             );
-            notifications.extend(result.notification.as_ref().map(|n| (members, n.clone())));
+            notifications.extend(result.notification.map(|n| (members, n)));
         }
     }
 
@@ -505,7 +505,13 @@ impl Target {
         stream::iter(0..members)
             .map(|i| async move {
                 match self {
-                    Target::Synapse { .. } => self.start_sync_loop(i, tally).await,
+                    Target::Synapse {
+                        matrix,
+                        members,
+                        room,
+                        filter,
+                        ..
+                    } => start_sync_loop(matrix, &members[i], room, filter, tally).await,
                     _ => self.start_socket_reader(i, tally).await,
                 }
             })
@@ -529,40 +535,6 @@ impl Target {
                     Message::Text(text) => tally.receive_frame(&text),
                     Message::Close(_) => break,
                     _ => {}
-                }
-            }
-            tally.dropped.fetch_add(1, Ordering::SeqCst);
-        }))
-    }
-
-    /// Synapse: the initial sync, then a long-poll loop, as a Matrix client keeps up with a room.
-    async fn start_sync_loop(&self, member: usize, tally: &Arc<Tally>) -> anyhow::Result<JoinHandle<()>> {
-        let Target::Synapse {
-            matrix,
-            members,
-            room,
-            filter,
-            ..
-        } = self
-        else {
-            anyhow::bail!("not a Matrix server");
-        };
-        let user = members[member].clone();
-        let initial = matrix.sync(&user, filter, None, Duration::ZERO).await?;
-        let mut since = initial["next_batch"]
-            .as_str()
-            .context("no next_batch")?
-            .to_owned();
-        let (matrix, room, filter, tally) = (matrix.clone(), room.clone(), filter.clone(), tally.clone());
-        Ok(tokio::spawn(async move {
-            loop {
-                let Ok(answer) = matrix.sync(&user, &filter, Some(&since), LONG_POLL).await else {
-                    break;
-                };
-                tally.receive_sync(&answer, &room);
-                match answer["next_batch"].as_str() {
-                    Some(next) => since = next.to_owned(),
-                    None => break,
                 }
             }
             tally.dropped.fetch_add(1, Ordering::SeqCst);
@@ -612,4 +584,40 @@ impl Target {
         }
         Ok(())
     }
+}
+
+/// A Synapse member: the initial sync, then a long-poll loop, as a Matrix client keeps up with a
+/// room.
+async fn start_sync_loop(
+    matrix: &Matrix,
+    user: &Arc<MatrixUser>,
+    room: &Arc<str>,
+    filter: &Arc<str>,
+    tally: &Arc<Tally>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let initial = matrix.sync(user, filter, None, Duration::ZERO).await?;
+    let mut since = initial["next_batch"]
+        .as_str()
+        .context("no next_batch")?
+        .to_owned();
+    let (matrix, user, room, filter, tally) = (
+        matrix.clone(),
+        user.clone(),
+        room.clone(),
+        filter.clone(),
+        tally.clone(),
+    );
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok(answer) = matrix.sync(&user, &filter, Some(&since), LONG_POLL).await else {
+                break;
+            };
+            tally.receive_sync(&answer, &room);
+            match answer["next_batch"].as_str() {
+                Some(next) => since = next.to_owned(),
+                None => break,
+            }
+        }
+        tally.dropped.fetch_add(1, Ordering::SeqCst);
+    }))
 }

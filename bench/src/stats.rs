@@ -3,7 +3,6 @@
 use std::fmt;
 use std::time::Duration;
 
-#[derive(Clone)]
 pub struct Summary {
     pub count: usize,
     pub median: Duration,
