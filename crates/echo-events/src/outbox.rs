@@ -8,8 +8,11 @@
 //!
 //! Guarantees and their limits:
 //! - Nothing acknowledged is lost: a row leaves the outbox only after the bus has it.
-//! - Duplicates are possible: if the relay dies between the publish and the delete, the next
-//!   relay publishes those rows again (same envelope ids). Consumers dedupe on `Envelope::id`.
+//! - No duplicates in the log: if the relay dies between the publish and the delete, the next
+//!   relay publishes those rows again (same envelope ids), and the bus appends an id it already
+//!   holds only once (the SQLite log by a unique index, Redis by remembering published ids for a
+//!   day). Delivery to a consumer group is still at least once, so consumers dedupe on
+//!   `Envelope::id` all the same.
 //! - Order: rows are published in `seq` order. In SQLite, writers are serialized, so `seq` is
 //!   commit order. In PostgreSQL `seq` is taken at insert time, so two concurrent transactions may
 //!   commit in the other order; the relay never skips the late one (it publishes whatever is in

@@ -28,6 +28,27 @@ use crate::error::BusError;
 use crate::position::Position;
 
 const FIELD_ENVELOPE: &str = "env";
+/// How long a published event id is remembered, to append an event republished that late once.
+const PUBLISHED_TTL_SECS: u64 = 24 * 3600;
+/// KEYS: the stream, then one "published" key per event; ARGV: the stream's maximum length, the
+/// keys' time to live, the envelope field's name, then the envelopes. Returns each event's entry
+/// id: the new one, or the one it was appended under before.
+static PUBLISH_ONCE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local ids = {}
+        for i = 2, #KEYS do
+            local id = redis.call('GET', KEYS[i])
+            if not id then
+                id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[3], ARGV[i + 2])
+                redis.call('SET', KEYS[i], id, 'EX', ARGV[2])
+            end
+            ids[#ids + 1] = id
+        end
+        return ids
+        ",
+    )
+});
 const TAIL_BATCH: usize = 512;
 /// How long one `XREAD BLOCK` of a tail waits before looping (it also notices a dropped receiver).
 const TAIL_BLOCK: Duration = Duration::from_secs(5);
@@ -47,6 +68,8 @@ struct Inner {
     client: redis::Client,
     conn: ConnectionManager,
     idle_blocking: Mutex<Vec<MultiplexedConnection>>,
+    /// The key prefix of everything this bus keeps in Redis.
+    prefix: String,
     stream: String,
     dlq: String,
     retention_max_len: u64,
@@ -72,6 +95,7 @@ impl RedisBus {
                 client,
                 conn,
                 idle_blocking: Mutex::new(Vec::new()),
+                prefix: prefix.to_owned(),
                 stream: format!("{prefix}:events"),
                 dlq: format!("{prefix}:dlq"),
                 retention_max_len: retention_max_len.max(1),
@@ -426,13 +450,19 @@ impl EventBus for RedisBus {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        // MULTI/EXEC: the batch is appended whole or not at all, contiguously.
-        let mut pipe = redis::pipe();
-        pipe.atomic();
+        // One script: the batch is appended whole or not at all, contiguously, and an event id
+        // already appended within the last day (an outbox relay that died between publishing
+        // and deleting its rows, and the next one publishing them again) is not appended twice.
+        let mut publish = PUBLISH_ONCE.prepare_invoke();
+        publish.key(&self.inner.stream);
         for event in events {
-            pipe.add_command(self.xadd(&serde_json::to_string(event)?));
+            publish.key(format!("{}:published:{}", self.inner.prefix, event.id));
         }
-        let ids: Vec<String> = pipe.query_async(&mut self.conn()).await?;
+        publish.arg(self.inner.retention_max_len).arg(PUBLISHED_TTL_SECS).arg(FIELD_ENVELOPE);
+        for event in events {
+            publish.arg(serde_json::to_string(event)?);
+        }
+        let ids: Vec<String> = publish.invoke_async(&mut self.conn()).await?;
         ids.iter().map(|id| id.parse()).collect()
     }
 

@@ -36,7 +36,8 @@ const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS bus_events (
     pos            INTEGER PRIMARY KEY AUTOINCREMENT,
     appended_at_ms INTEGER NOT NULL,
-    body           TEXT NOT NULL
+    body           TEXT NOT NULL,
+    event_id       TEXT
 );
 CREATE INDEX IF NOT EXISTS bus_events_appended ON bus_events (appended_at_ms);
 CREATE TABLE IF NOT EXISTS bus_groups (
@@ -154,6 +155,13 @@ impl SqliteBus {
             .connect_with(options)
             .await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        // Logs from before events were appended once: add the column their index needs.
+        let has_event_ids: bool =
+            sqlx::query_scalar("SELECT COUNT(*) > 0 FROM pragma_table_info('bus_events') WHERE name = 'event_id'").fetch_one(&pool).await?;
+        if !has_event_ids {
+            sqlx::query("ALTER TABLE bus_events ADD COLUMN event_id TEXT").execute(&pool).await?;
+        }
+        sqlx::query("CREATE UNIQUE INDEX IF NOT EXISTS bus_events_event_id ON bus_events (event_id)").execute(&pool).await?;
         let row = sqlx::query(
             "SELECT COALESCE(MIN(pos), 0), COALESCE(MAX(pos), 0), COALESCE(MAX(appended_at_ms), 0) FROM bus_events",
         )
@@ -207,34 +215,52 @@ impl SqliteBus {
         Ok(deleted)
     }
 
+    /// Appends events in order. One whose id the log already holds is not appended again (an
+    /// outbox relay that died between publishing and deleting its rows publishes them twice):
+    /// its earlier position is returned instead.
     async fn append_locked(
         &self,
         state: &mut WriteState,
         tx: &mut sqlx::SqliteConnection,
-        bodies: &[String],
+        events: &[(String, String)],
     ) -> Result<Vec<Position>, BusError> {
         let appended_at = now_ms().max(state.last_appended_ms);
-        let mut positions = Vec::with_capacity(bodies.len());
-        for chunk in bodies.chunks(INSERT_CHUNK) {
-            let mut insert: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO bus_events (appended_at_ms, body) ");
-            insert.push_values(chunk, |mut row, body| {
-                row.push_bind(appended_at).push_bind(body.as_str());
-            });
-            insert.push(" RETURNING pos");
-            let mut chunk_positions: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
-            // Rows of one INSERT get increasing rowids in VALUES order; RETURNING's row order
-            // is not promised, so sort rather than trust it.
-            chunk_positions.sort_unstable();
-            positions.extend(chunk_positions.into_iter().map(position));
+        let mut positions = Vec::with_capacity(events.len());
+        for chunk in events.chunks(INSERT_CHUNK) {
+            let mut known: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT event_id, pos FROM bus_events WHERE event_id IN (");
+            let mut ids = known.separated(", ");
+            for (id, _) in chunk {
+                ids.push_bind(id.as_str());
+            }
+            known.push(")");
+            let mut at: HashMap<String, i64> = known.build_query_as().fetch_all(&mut *tx).await?.into_iter().collect();
+            let fresh: Vec<&(String, String)> = chunk.iter().filter(|(id, _)| !at.contains_key(id)).collect();
+            if !fresh.is_empty() {
+                let mut insert: QueryBuilder<Sqlite> =
+                    QueryBuilder::new("INSERT INTO bus_events (appended_at_ms, event_id, body) ");
+                insert.push_values(fresh, |mut row, (id, body)| {
+                    row.push_bind(appended_at).push_bind(id.as_str()).push_bind(body.as_str());
+                });
+                insert.push(" RETURNING event_id, pos");
+                let inserted: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+                at.extend(inserted);
+            }
+            for (id, _) in chunk {
+                let pos = at.get(id).copied().ok_or(sqlx::Error::RowNotFound)?;
+                positions.push(position(pos));
+            }
         }
         state.last_appended_ms = appended_at;
         Ok(positions)
     }
 
     fn announce(&self, positions: &[Position]) {
-        if let Some(last) = positions.last() {
-            self.inner.newest.send_replace(rowid(last.ms));
+        if let Some(newest) = positions.iter().map(|p| rowid(p.ms)).max() {
+            self.inner.newest.send_if_modified(|known| {
+                let later = newest > *known;
+                *known = (*known).max(newest);
+                later
+            });
         }
     }
 
@@ -421,8 +447,8 @@ impl EventBus for SqliteBus {
         }
         let bodies = events
             .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|e| Ok((e.id.to_string(), serde_json::to_string(e)?)))
+            .collect::<Result<Vec<_>, serde_json::Error>>()?;
         let mut state = self.inner.write.lock().await;
         let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
         let positions = self.append_locked(&mut state, &mut tx, &bodies).await?;
@@ -430,8 +456,10 @@ impl EventBus for SqliteBus {
         self.announce(&positions);
         // Like Redis' `MAXLEN ~`: trim in steps of about 1 % so each publish does not pay for it.
         let retained = positions
-            .last()
-            .map_or(0, |p| rowid(p.ms) - state.oldest.max(1) + 1);
+            .iter()
+            .map(|p| rowid(p.ms))
+            .max()
+            .map_or(0, |newest| newest - state.oldest.max(1) + 1);
         let max_len = i64::try_from(self.inner.retention_max_len).unwrap_or(i64::MAX);
         if retained > max_len.saturating_add((max_len / 100).max(1))
             && let Err(error) = self.prune_locked(&mut state).await
@@ -644,7 +672,8 @@ impl EventBus for SqliteBus {
             .await?;
             (Redrive::Redelivered, Vec::new())
         } else {
-            let appended = self.append_locked(&mut state, &mut tx, &[body]).await?;
+            let id = serde_json::from_str::<Envelope>(&body).map(|e| e.id.to_string())?;
+            let appended = self.append_locked(&mut state, &mut tx, &[(id, body)]).await?;
             (Redrive::Republished, appended)
         };
         sqlx::query("DELETE FROM bus_dead_letters WHERE id = $1")

@@ -38,6 +38,21 @@ pub async fn published_events_are_read_back_in_order_with_increasing_positions(b
     assert_eq!(read.into_iter().map(|l| l.envelope).collect::<Vec<_>>(), sent);
 }
 
+/// An outbox relay that dies between publishing and deleting its rows publishes them again: the
+/// log keeps one copy, and the second publish reports the first one's positions.
+pub async fn an_event_published_again_is_appended_once(backend: Backend) {
+    let bus = backend.open().await;
+    let sent = events(6);
+
+    let first = bus.publish(&sent[..4]).await.unwrap();
+    let again = bus.publish(&sent[2..]).await.unwrap();
+    let read = bus.read_after(None, 100).await.unwrap();
+
+    assert_eq!(read.iter().map(|l| l.envelope.clone()).collect::<Vec<_>>(), sent, "each event once, in order");
+    assert_eq!(again[..2], first[2..], "the copies' positions are the originals'");
+    assert_eq!(read.iter().map(|l| l.position).collect::<Vec<_>>()[4..], again[2..]);
+}
+
 pub async fn read_after_returns_only_events_strictly_after_the_position_up_to_the_limit(backend: Backend) {
     let bus = backend.open().await;
     let positions = bus.publish(&events(10)).await.unwrap();
@@ -595,6 +610,7 @@ macro_rules! contract {
 
 contract!(
     published_events_are_read_back_in_order_with_increasing_positions,
+    an_event_published_again_is_appended_once,
     read_after_returns_only_events_strictly_after_the_position_up_to_the_limit,
     bounds_are_empty_for_an_empty_log_and_then_report_oldest_and_newest,
     position_at_finds_the_first_event_appended_at_or_after_a_time,
