@@ -5,7 +5,7 @@ export npm_config_cache ?= $(HOME)/.cache/echo/npm
 DATA_DIR ?= ./data
 PORT ?= 8080
 
-.PHONY: run dev cluster model web test test-rust test-web e2e test-slack-sdk openapi lint fmt
+.PHONY: run dev cluster model web test test-rust test-web e2e test-slack-sdk schemathesis openapi lint fmt
 
 ## Build the web app, fetch the embedding model and run all of Echo on http://localhost:$(PORT),
 ## data in $(DATA_DIR).
@@ -50,6 +50,11 @@ e2e: web
 ## replicas, PostgreSQL and Redis from here, files in a local S3 server.
 cluster: web model
 	cargo run -p echo-server -- cluster
+
+## schemathesis over the whole API document against a real `echo-server up`: no 5xx, every response as documented.
+schemathesis:
+	cargo build -p echo-server
+	scripts/schemathesis.sh
 
 ## After changing a route: refresh the web app's copy of the API document and the types generated
 ## from it (frontend/src/api/openapi.json, schema.d.ts); a test fails while they are stale.
