@@ -131,3 +131,23 @@ fn every_operation_documents_the_errors_the_shared_layers_answer() {
         }
     }
 }
+
+/// Page sizes outside their bounds are refused with 400, so the document states the bounds.
+#[test]
+fn enforced_page_size_bounds_are_documented() {
+    let output = Command::new(BIN).arg("openapi").output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for (path, maximum) in [
+        ("/api/v1/channels/{ch}/messages", 200),
+        ("/api/v1/messages/{id}/replies", 200),
+        ("/api/v1/notifications", 200),
+        ("/api/v1/workspaces/{ws}/audit-log", 200),
+        ("/api/v1/workspaces/{ws}/search", 200),
+        ("/api/v1/workspaces/{ws}/threads", 200),
+        ("/api/v1/ai/search", 100),
+    ] {
+        let parameters = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let limit = &parameters.iter().find(|p| p["name"] == "limit").unwrap()["schema"];
+        assert_eq!((&limit["minimum"], &limit["maximum"]), (&serde_json::json!(1), &serde_json::json!(maximum)), "{path}: {limit}");
+    }
+}

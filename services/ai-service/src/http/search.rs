@@ -22,6 +22,7 @@ pub struct SearchParams {
     /// The query, in plain words.
     pub q: String,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// `hybrid` (default), `semantic` or `keyword` (to compare the legs).
     #[param(inline)]
