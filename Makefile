@@ -5,7 +5,7 @@ export npm_config_cache ?= $(HOME)/.cache/echo/npm
 DATA_DIR ?= ./data
 PORT ?= 8080
 
-.PHONY: run dev cluster model web test test-rust test-web e2e test-slack-sdk fuzz openapi lint fmt
+.PHONY: run dev cluster model web test test-rust test-web e2e test-slack-sdk schemathesis fuzz openapi lint fmt
 
 ## Build the web app, fetch the embedding model and run all of Echo on http://localhost:$(PORT),
 ## data in $(DATA_DIR).
@@ -30,8 +30,9 @@ frontend/node_modules/.installed: frontend/package-lock.json
 	touch $@
 
 ## Every test: Rust (both backends, scaled topology), the web app's unit and browser tests,
-## Slack's own Python clients against Echo, and a bounded fuzzing run.
-test: test-rust test-web e2e test-slack-sdk fuzz
+## Slack's own Python clients against Echo, schemathesis over the API document, and a bounded
+## fuzzing run.
+test: test-rust test-web e2e test-slack-sdk schemathesis fuzz
 
 test-rust: model
 	cargo nextest run --workspace --no-fail-fast
@@ -50,6 +51,11 @@ e2e: web
 ## replicas, PostgreSQL and Redis from here, files in a local S3 server.
 cluster: web model
 	cargo run -p echo-server -- cluster
+
+## schemathesis over the whole API document against a real `echo-server up`: no 5xx, every response as documented.
+schemathesis:
+	cargo build -p echo-server
+	scripts/schemathesis.sh
 
 ## The parsers of untrusted input under cargo-fuzz (nightly), FUZZ_SECONDS (default 60) each.
 fuzz:

@@ -182,7 +182,41 @@ pub fn openapi(parts: impl IntoIterator<Item = OpenApi>) -> OpenApi {
     }
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    document_common_errors(&mut doc);
     doc
+}
+
+/// Adds the errors that the shared extractors and the auth layer answer on any operation, so that
+/// routes need not repeat them: 401 where a token is required, 400 where a path, query or body is
+/// parsed, 415 where a body must be of the declared content type.
+fn document_common_errors(doc: &mut OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+        ResponseBuilder::new().description(description).content("application/json", content).build().into()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get, &mut item.put, &mut item.post, &mut item.delete,
+            &mut item.patch, &mut item.head, &mut item.options, &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            // An empty requirement makes the token optional.
+            let token_required = (operation.security.as_ref())
+                .is_some_and(|s| !s.is_empty() && !s.contains(&SecurityRequirement::default()));
+            if token_required {
+                responses.entry("401".into()).or_insert_with(|| error("Missing, invalid or expired token."));
+            }
+            if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) || operation.request_body.is_some() {
+                responses.entry("400".into()).or_insert_with(|| error("Malformed or invalid input."));
+            }
+            if operation.request_body.is_some() {
+                responses.entry("415".into()).or_insert_with(|| error("The body is not of the declared content type."));
+            }
+        }
+    }
 }
 
 /// The API document without running the services: each service's routes as they declare them.

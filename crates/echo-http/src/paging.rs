@@ -15,6 +15,7 @@ pub const MAX_LIMIT: u32 = 200;
 #[into_params(parameter_in = Query)]
 pub struct Paging {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Return items older than this cursor.
     pub before: Option<String>,

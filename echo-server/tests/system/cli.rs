@@ -84,3 +84,70 @@ fn the_web_apps_copy_of_the_api_document_is_current() {
     let copy: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(copy_path).unwrap()).unwrap();
     assert!(copy == served, "frontend/src/api/openapi.json is out of date: run `make openapi`");
 }
+
+/// The services' documents are merged into one, where a schema name keeps its first definition: two
+/// services naming different schemas alike would describe one service's responses with the other's.
+#[test]
+fn no_two_services_give_different_schemas_one_name() {
+    let parts = [
+        ("user-service", user_service::http::router().split_for_parts().1),
+        ("message-service", message_service::openapi()),
+        ("ai-service", ai_service::openapi()),
+    ];
+    let schemas: Vec<(&str, serde_json::Value)> = parts
+        .into_iter()
+        .map(|(service, doc)| (service, serde_json::to_value(doc).unwrap()["components"]["schemas"].clone()))
+        .collect();
+    for (i, (first, first_schemas)) in schemas.iter().enumerate() {
+        for (second, second_schemas) in &schemas[i + 1..] {
+            for (name, schema) in first_schemas.as_object().unwrap() {
+                if let Some(other) = second_schemas.get(name) {
+                    assert_eq!(schema, other, "{first} and {second} both define the schema {name}, differently");
+                }
+            }
+        }
+    }
+}
+
+/// Schema-driven clients and fuzzers expect every status an operation can answer to be declared:
+/// the auth layer's 401, the extractors' 400 and 415.
+#[test]
+fn every_operation_documents_the_errors_the_shared_layers_answer() {
+    let output = Command::new(BIN).arg("openapi").output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = &operation["responses"];
+            let declares = |status: &str| responses[status].is_object();
+            if operation["security"].as_array().is_some_and(|s| s.iter().all(|r| r.as_object().is_some_and(|r| !r.is_empty()))) {
+                assert!(declares("401"), "{method} {path} declares 401");
+            }
+            if operation["parameters"].as_array().is_some_and(|p| !p.is_empty()) || operation["requestBody"].is_object() {
+                assert!(declares("400"), "{method} {path} declares 400");
+            }
+            if operation["requestBody"].is_object() {
+                assert!(declares("415"), "{method} {path} declares 415");
+            }
+        }
+    }
+}
+
+/// Page sizes outside their bounds are refused with 400, so the document states the bounds.
+#[test]
+fn enforced_page_size_bounds_are_documented() {
+    let output = Command::new(BIN).arg("openapi").output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for (path, maximum) in [
+        ("/api/v1/channels/{ch}/messages", 200),
+        ("/api/v1/messages/{id}/replies", 200),
+        ("/api/v1/notifications", 200),
+        ("/api/v1/workspaces/{ws}/audit-log", 200),
+        ("/api/v1/workspaces/{ws}/search", 200),
+        ("/api/v1/workspaces/{ws}/threads", 200),
+        ("/api/v1/ai/search", 100),
+    ] {
+        let parameters = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let limit = &parameters.iter().find(|p| p["name"] == "limit").unwrap()["schema"];
+        assert_eq!((&limit["minimum"], &limit["maximum"]), (&serde_json::json!(1), &serde_json::json!(maximum)), "{path}: {limit}");
+    }
+}

@@ -22,6 +22,7 @@ pub struct SearchParams {
     /// The query, in plain words.
     pub q: String,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// `hybrid` (default), `semantic` or `keyword` (to compare the legs).
     #[param(inline)]
@@ -29,12 +30,12 @@ pub struct SearchParams {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SearchResults {
-    pub results: Vec<SearchResult>,
+pub struct SemanticSearchResults {
+    pub results: Vec<SemanticSearchResult>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SearchResult {
+pub struct SemanticSearchResult {
     pub message: MessageView,
     pub channel_id: Uuid,
     /// Higher is better: reciprocal-rank-fusion score (hybrid), cosine (semantic) or BM25 (keyword).
@@ -54,14 +55,14 @@ pub struct MessageView {
 }
 
 #[utoipa::path(get, path = "/api/v1/ai/search", tag = "ai", security(("bearer" = [])), params(SearchParams),
-    responses((status = 200, body = SearchResults), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = SemanticSearchResults), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %params.workspace_id))]
 async fn search_messages(
     State(state): State<AppState>,
     caller: Caller,
     Query(params): Query<SearchParams>,
-) -> ApiResult<Json<SearchResults>> {
+) -> ApiResult<Json<SemanticSearchResults>> {
     let q = params.q.trim();
     if q.is_empty() || q.chars().count() > 1000 {
         return Err(ApiError::invalid_field("q", "must be 1 to 1000 characters"));
@@ -105,12 +106,12 @@ async fn search_messages(
                 created_at: echo_domain::time::rfc3339(d.created_at),
                 deleted: false,
             };
-            Some(SearchResult {
+            Some(SemanticSearchResult {
                 channel_id: d.channel_id,
                 message,
                 score: hit.score,
             })
         })
         .collect();
-    Ok(Json(SearchResults { results }))
+    Ok(Json(SemanticSearchResults { results }))
 }

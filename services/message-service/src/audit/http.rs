@@ -23,6 +23,7 @@ pub struct ListParams {
     /// Only entries of this action (e.g. `login_failed`).
     pub action: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Return entries older than this one (an entry id).
     pub before: Option<String>,

@@ -4,6 +4,7 @@
 //! token (room for signed URLs later), so the `Caller` extractor here is what authenticates it.
 
 use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -66,13 +67,17 @@ pub struct FileList {
 #[utoipa::path(post, path = "/api/v1/files", tag = "files", security(("bearer" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = FileObject), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody)))]
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 async fn upload_file(
     State(state): State<AppState>,
     caller: Caller,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> MessageResult<(StatusCode, Json<FileObject>)> {
+    // axum's own rejection (no multipart Content-Type, or no boundary) is plain text.
+    let multipart = multipart.map_err(|_| {
+        ApiError::client(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "expected a multipart/form-data body")
+    })?;
     let received = upload::receive(&state.files, multipart, state.config.files.max_bytes).await?;
     let id = received.id;
     match record(&state, &caller, received).await {

@@ -32,6 +32,7 @@ pub struct ListParams {
     #[serde(default)]
     pub unread: bool,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Return notifications older than this one (a notification id).
     pub before: Option<String>,

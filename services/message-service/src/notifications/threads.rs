@@ -25,6 +25,7 @@ pub struct ThreadParams {
     #[serde(default)]
     pub unread: bool,
     /// At most this many threads, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

@@ -34,6 +34,7 @@ pub struct SearchParams {
     /// `has:file`, `has:link`, `is:thread`, `mentions:me`.
     pub q: String,
     /// Results per page (default 50, at most 200).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub before: Option<String>,

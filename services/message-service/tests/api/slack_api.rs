@@ -328,6 +328,9 @@ on_both_backends! {
         fails(&slack(&app, &token, "files.getUploadURLExternal", json!({"filename": "x", "length": "many"})).await, "invalid_arguments");
         let fake = app.http.post(upload_url.replace(url["file_id"].as_str().unwrap(), &uuid::Uuid::now_v7().to_string())).body("x").send().await.unwrap();
         assert_eq!(fake.status(), StatusCode::NOT_FOUND);
+        let garbled = app.http.post(upload_url.replace(url["file_id"].as_str().unwrap(), "not-an-id")).body("x").send().await.unwrap();
+        assert_eq!(garbled.status(), StatusCode::NOT_FOUND, "an id that does not parse is one more bad URL");
+        assert_eq!(garbled.text().await.unwrap(), "invalid_upload_url");
     }
 
     async fn scoped_tokens_are_refused_methods_outside_their_scopes(app: TestApp) {

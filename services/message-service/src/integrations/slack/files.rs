@@ -80,9 +80,13 @@ fn plain(status: StatusCode, text: &str) -> Response {
 #[tracing::instrument(skip_all, fields(upload_id = %id))]
 async fn upload(
     State(state): State<AppState>,
-    axum::extract::Path((id, secret)): axum::extract::Path<(Uuid, String)>,
+    axum::extract::Path((id, secret)): axum::extract::Path<(String, String)>,
     body: Body,
 ) -> Response {
+    // Like every other bad upload URL, and in the same plain text.
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return plain(StatusCode::NOT_FOUND, "invalid_upload_url");
+    };
     let now = now_ms();
     let row = match state.integrations.upload(id).await {
         Ok(Some(row)) => row,
