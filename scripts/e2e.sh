@@ -29,17 +29,9 @@ die() {
   exit 2
 }
 
-target="${CARGO_TARGET_DIR:-$HOME/.cache/echo/target}"
-server="${ECHO_SERVER:-}"
-if [[ -z "$server" ]]; then
-  for candidate in "$target/debug/echo-server" "$target/release/echo-server"; do
-    if [[ -x "$candidate" ]]; then
-      server="$candidate"
-      break
-    fi
-  done
-fi
-[[ -n "$server" && -x "$server" ]] || die "no echo-server binary in $target/{debug,release} (build it: cargo build -p echo-server, or set ECHO_SERVER)"
+# shellcheck source=lib/echo-server.sh
+source scripts/lib/echo-server.sh
+echo_server_binary
 
 chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [[ ! -x "$chromium" ]]; then
@@ -48,67 +40,32 @@ fi
 export CHROMIUM_PATH="$chromium"
 
 command -v node >/dev/null || die "node is not installed"
-command -v curl >/dev/null || die "curl is not installed"
 [[ -f frontend/dist/index.html ]] || die "frontend/dist is not built (npm --prefix frontend run build)"
 [[ -d frontend/node_modules/playwright-core ]] || die "frontend/node_modules is missing (npm --prefix frontend ci)"
 
-port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+port="$(free_port)"
 data_dir="$(mktemp -d "${TMPDIR:-/tmp}/echo-e2e.XXXXXX")"
 mkdir -p frontend/e2e/artifacts
-log="frontend/e2e/artifacts/server.log"
-server_pid=""
-
 cleanup() {
-  local status=$?
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
   if [[ "${E2E_KEEP_DATA:-0}" == 1 ]]; then
     echo "e2e: data kept in $data_dir" >&2
   else
     rm -rf "$data_dir"
   fi
-  exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 if [[ "$mode" == cluster ]]; then
   command=(cluster --temporary --name "echo_e2e_$$" --port "$port")
 else
   command=(up --port "$port")
 fi
+log="frontend/e2e/artifacts/server.log"
 echo "e2e: starting $server ${command[*]} (data in $data_dir, log in $log)" >&2
 # The suite seeds a 10,000-message channel through the API as fast as it can: far beyond what a
 # person sends, so the per-user and per-channel budgets are lifted for this server only.
-ECHO_GATEWAY__RATE_LIMITS__PER_USER__REQUESTS=1000000 \
-ECHO_GATEWAY__RATE_LIMITS__POSTS_PER_CHANNEL__REQUESTS=1000000 \
-  "$server" --data-dir "$data_dir" "${command[@]}" >"$log" 2>&1 &
-server_pid=$!
-
-url="http://127.0.0.1:$port"
-ready=0
-for _ in $(seq 1 600); do
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    tail -n 40 "$log" >&2 || true
-    die "echo-server exited before becoming ready"
-  fi
-  if curl -fsS -o /dev/null --max-time 2 "$url/readyz"; then
-    ready=1
-    break
-  fi
-  sleep 0.2
-done
-if [[ "$ready" != 1 ]]; then
-  tail -n 40 "$log" >&2 || true
-  die "echo-server did not answer $url/readyz within 120 s"
-fi
+ECHO_READY_SECONDS=120 start_echo_server "$log" env ECHO_GATEWAY__RATE_LIMITS__PER_USER__REQUESTS=1000000 \
+  ECHO_GATEWAY__RATE_LIMITS__POSTS_PER_CHANNEL__REQUESTS=1000000 \
+  "$server" --data-dir "$data_dir" "${command[@]}"
 
 echo "e2e: running the suite in frontend/e2e against $url" >&2
 set +e

@@ -28,19 +28,10 @@ die() {
   exit 2
 }
 
-target="${CARGO_TARGET_DIR:-$HOME/.cache/echo/target}"
-server="${ECHO_SERVER:-}"
-if [[ -z "$server" ]]; then
-  for candidate in "$target/debug/echo-server" "$target/release/echo-server"; do
-    if [[ -x "$candidate" ]]; then
-      server="$candidate"
-      break
-    fi
-  done
-fi
-[[ -n "$server" && -x "$server" ]] || die "no echo-server binary in $target/{debug,release} (build it: cargo build -p echo-server, or set ECHO_SERVER)"
+# shellcheck source=lib/echo-server.sh
+source scripts/lib/echo-server.sh
+echo_server_binary
 command -v python3 >/dev/null || die "python3 is not installed"
-command -v curl >/dev/null || die "curl is not installed"
 
 venv="${ST_VENV:-$HOME/.cache/echo/schemathesis-venv}"
 if [[ ! -x "$venv/bin/schemathesis" ]]; then
@@ -48,48 +39,14 @@ if [[ ! -x "$venv/bin/schemathesis" ]]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4.3,<5'
 fi
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+port="$(free_port)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/echo-schemathesis.XXXXXX")"
-log="$work/server.log"
-server_pid=""
-
 cleanup() {
-  local status=$?
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [[ "$status" != 0 ]]; then
-    echo "schemathesis: last lines of the server log:" >&2
-    tail -n 20 "$log" >&2 || true
-  fi
   rm -rf "$work"
-  exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 echo "schemathesis: starting $server up --port $port" >&2
-ECHO_BIND=127.0.0.1 ECHO_GATEWAY__RATE_LIMITS__ENABLED=false \
-  "$server" up --data-dir "$work/data" --port "$port" >"$log" 2>&1 &
-server_pid=$!
-
-url="http://127.0.0.1:$port"
-ready=0
-for _ in $(seq 1 300); do
-  kill -0 "$server_pid" 2>/dev/null || die "echo-server exited before becoming ready"
-  if curl -fsS -o /dev/null --max-time 2 "$url/readyz" 2>/dev/null; then
-    ready=1
-    break
-  fi
-  sleep 0.2
-done
-[[ "$ready" == 1 ]] || die "echo-server did not answer $url/readyz within 60 s"
+start_echo_server "$work/server.log" env ECHO_BIND=127.0.0.1 ECHO_GATEWAY__RATE_LIMITS__ENABLED=false \
+  "$server" up --data-dir "$work/data" --port "$port"
 
 # Seeds the data and writes schemathesis.toml: dictionaries of real ids, bound to the parameters
 # that name them (most of the time; the rest stay random, to exercise the 404 paths too).
