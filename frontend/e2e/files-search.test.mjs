@@ -42,8 +42,8 @@ describe('files, search and AI', { timeout: 10 * 60_000 }, () => {
 
   it('an uploaded image is previewed for the other person', T, async () => {
     await a.getByTestId('file-input').setInputFiles({ name: 'swatch.png', mimeType: 'image/png', buffer: makePng(96, 64, [74, 21, 75]) });
-    await a.getByTestId('upload').waitFor();
-    await a.waitForFunction(() => !document.querySelector('[data-testid="send-button"]')?.hasAttribute('disabled') || false, null, { timeout: 20_000 }).catch(() => undefined);
+    // The composer sends only once its files are stored.
+    await a.locator('[data-testid="upload"][data-state="done"]').waitFor();
     await send(a, 'here is the swatch');
     const attachment = message(b, 'here is the swatch').locator('[data-testid="attachment"][data-file-name="swatch.png"]');
     await attachment.waitFor();
@@ -64,7 +64,8 @@ describe('files, search and AI', { timeout: 10 * 60_000 }, () => {
   it('stored XSS in a file name renders as text', T, async () => {
     const payload = 'file name check <b>not bold</b>';
     await a.getByTestId('file-input').setInputFiles({ name: '<img src=x onerror=alert(4)>.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
-    await a.getByTestId('upload').waitFor();
+    // The composer sends only once its files are stored.
+    await a.locator('[data-testid="upload"][data-state="done"]').waitFor();
     await send(a, payload);
     const evil = message(b, payload);
     await evil.waitFor();

@@ -168,7 +168,12 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer({ ch
         {uploads.length > 0 && (
           <ul className="flex flex-wrap gap-2 border-b border-zinc-200 p-2 dark:border-zinc-700" role="list" aria-label="Files to send">
             {uploads.map((u) => (
-              <li key={u.key} className="w-48 rounded-md border border-zinc-200 p-2 text-xs dark:border-zinc-700" data-testid="upload">
+              <li
+                key={u.key}
+                className="w-48 rounded-md border border-zinc-200 p-2 text-xs dark:border-zinc-700"
+                data-testid="upload"
+                data-state={u.error ? 'failed' : u.result ? 'done' : 'uploading'}
+              >
                 <div className="flex items-start justify-between gap-1">
                   <span className="truncate font-medium">{u.file.name}</span>
                   <button
