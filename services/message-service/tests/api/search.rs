@@ -56,6 +56,9 @@ echo_test_support::on_both_backends! {
         assert_eq!(found(&app, &alice, &ws, "\"went fine\"").await, vec!["the deploy went fine"]);
         assert!(found(&app, &alice, &ws, "\"fine went\"").await.is_empty());
         assert_eq!(found(&app, &alice, &ws, "deploy -failed").await, vec!["the deploy went fine"]);
+        // Control characters separate words (schemathesis once sent a NUL that broke FTS5's syntax).
+        assert_eq!(found(&app, &alice, &ws, "deploy\0went\tfine").await, vec!["the deploy went fine"]);
+        assert!(found(&app, &alice, &ws, "]\u{be}k\0").await.is_empty());
     }
 
     async fn partial_words_and_cjk_match(app: TestApp) {
