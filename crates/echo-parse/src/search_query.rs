@@ -89,12 +89,23 @@ fn bare(rest: &str) -> usize {
 }
 
 /// Splits `input` into the query's parts.
+///
+/// The length is bounded twice: the input, cheaply, before any work (with room for spacing and
+/// quotes); then the query as it is written back, so that a query which parses always parses
+/// again from its written form.
 pub fn parse(input: &str) -> Result<SearchQuery, QueryError> {
-    if input.chars().count() > MAX_QUERY_CHARS {
-        return Err(error(format!(
-            "the query is longer than {MAX_QUERY_CHARS} characters"
-        )));
+    let too_long = || error(format!("the query is longer than {MAX_QUERY_CHARS} characters"));
+    if input.chars().count() > 2 * MAX_QUERY_CHARS {
+        return Err(too_long());
     }
+    let query = parse_words(input)?;
+    if query.to_string().chars().count() > MAX_QUERY_CHARS {
+        return Err(too_long());
+    }
+    Ok(query)
+}
+
+fn parse_words(input: &str) -> Result<SearchQuery, QueryError> {
     // Control characters (a pasted tab or line break, a stray NUL) separate words like spaces,
     // so none of them reaches a term, and so the database's query syntax.
     let input: String = input.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
@@ -288,6 +299,23 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// A fuzzer's finding: a query just under the limit whose written form (terms first, then
+    /// operators, each followed by one space) was over it, so it did not parse back.
+    #[test]
+    fn a_query_that_parses_parses_again_from_its_written_form_near_the_limit() {
+        let bytes = include_bytes!("../../../fuzz/seeds/search_query/near-limit-round-trip");
+        let input = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap(),
+        };
+        // Over the limit once written: refused up front, not accepted and then refused when shown.
+        assert!(parse(input).unwrap_err().0.contains("longer than"));
+        let shorter = &input[..input.char_indices().nth(900).map_or(input.len(), |(at, _)| at)];
+        let parsed = parse(shorter).unwrap();
+        assert_eq!(parse(&parsed.to_string()), Ok(parsed));
+        assert!(parse(&"word ".repeat(MAX_QUERY_CHARS)).is_err(), "still bounded");
+    }
 
     #[test]
     fn control_characters_separate_words_and_never_reach_a_term() {

@@ -1,4 +1,4 @@
-import { forwardRef, useCallback, useImperativeHandle, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { forwardRef, useCallback, useEffect, useImperativeHandle, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { errorMessage } from '../api/client';
 import type { FileInfo, Id } from '../api/types';
 import { uploadFile, type UploadHandle } from '../api/upload';
@@ -49,6 +49,8 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer({ ch
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
   const [mentionIndex, setMentionIndex] = useState(0);
+  /** Enter was pressed while files were uploading: send once they are stored. */
+  const [queued, setQueued] = useState(false);
   const textareaRef = useRef<HTMLTextAreaElement>(null);
   const fileRef = useRef<HTMLInputElement>(null);
   const members = useWorkspaces((s) => s.members[workspaceId]);
@@ -84,8 +86,13 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer({ ch
   const uploading = uploads.some((u) => !u.result && !u.error);
   const ready = uploads.filter((u) => u.result);
   const canSend = !uploading && (text.trim().length > 0 || ready.length > 0) && text.length <= MAX_TEXT;
+  const canQueue = uploading && text.length <= MAX_TEXT;
 
   const send = () => {
+    if (canQueue) {
+      setQueued(true);
+      return;
+    }
     if (!canSend) return;
     sendMessage(channelId, text.trim(), { threadRootId: threadRootId ?? null, files: ready.map((u) => u.result!) });
     setText('');
@@ -93,6 +100,15 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer({ ch
     setMention(null);
     autosize(textareaRef.current, '');
   };
+
+  // Enter during an upload sends once the files are stored. A file that failed is not dropped
+  // silently: the message waits for the person to decide.
+  useEffect(() => {
+    if (!queued || uploading) return;
+    setQueued(false);
+    if (!uploads.some((u) => u.error)) send();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [queued, uploading]);
 
   const insertMention = (userId: Id) => {
     if (!mention) return;
@@ -240,12 +256,17 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer({ ch
               }}
             />
             {text.length > MAX_TEXT && <span className="text-xs text-red-600">{text.length - MAX_TEXT} characters over the limit</span>}
+            {queued && (
+              <span className="text-xs text-zinc-500" role="status" data-testid="send-queued">
+                Sending when the upload finishes…
+              </span>
+            )}
           </div>
           <div className="flex items-center gap-2">
             <span className="hidden text-[11px] text-zinc-500 sm:inline">
               <b>Enter</b> to send, <b>Shift+Enter</b> for a new line
             </span>
-            <button type="button" className={`rounded-md p-1.5 ${canSend ? 'bg-emerald-700 text-white hover:bg-emerald-800' : 'text-zinc-400'}`} aria-label="Send message" disabled={!canSend} onClick={send} data-testid="send-button">
+            <button type="button" className={`rounded-md p-1.5 ${canSend || canQueue ? 'bg-emerald-700 text-white hover:bg-emerald-800' : 'text-zinc-400'}`} aria-label="Send message" disabled={!canSend && !canQueue} onClick={send} data-testid="send-button">
               <Icon name="send" />
             </button>
           </div>
