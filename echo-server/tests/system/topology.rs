@@ -79,9 +79,7 @@ impl Topology {
             _dir: dir,
         }
     }
-}
 
-impl Topology {
     /// Kills a member the hard way (SIGKILL); the cluster starts it again.
     pub fn kill(&self, label: &str) {
         let pid = self.pids.iter().find(|(l, _)| l == label).unwrap_or_else(|| panic!("no {label} in {:?}", self.pids)).1;
