@@ -227,22 +227,23 @@ impl SqliteBus {
         let appended_at = now_ms().max(state.last_appended_ms);
         let mut positions = Vec::with_capacity(events.len());
         for chunk in events.chunks(INSERT_CHUNK) {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO bus_events (appended_at_ms, event_id, body) ");
-            insert.push_values(chunk, |mut row, (id, body)| {
-                row.push_bind(appended_at).push_bind(id.as_str()).push_bind(body.as_str());
-            });
-            insert.push(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id, pos");
-            let mut at: HashMap<String, i64> = insert.build_query_as().fetch_all(&mut *tx).await?.into_iter().collect();
-            // Only a republish skips rows; then the copies' positions are looked up.
-            if at.len() < chunk.len() {
-                let mut known: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT event_id, pos FROM bus_events WHERE event_id IN (");
-                let mut ids = known.separated(", ");
-                for (id, _) in chunk.iter().filter(|(id, _)| !at.contains_key(id)) {
-                    ids.push_bind(id.as_str());
-                }
-                known.push(")");
-                let earlier: Vec<(String, i64)> = known.build_query_as().fetch_all(&mut *tx).await?;
-                at.extend(earlier);
+            let mut known: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT event_id, pos FROM bus_events WHERE event_id IN (");
+            let mut ids = known.separated(", ");
+            for (id, _) in chunk {
+                ids.push_bind(id.as_str());
+            }
+            known.push(")");
+            let mut at: HashMap<String, i64> = known.build_query_as().fetch_all(&mut *tx).await?.into_iter().collect();
+            let fresh: Vec<&(String, String)> = chunk.iter().filter(|(id, _)| !at.contains_key(id)).collect();
+            if !fresh.is_empty() {
+                let mut insert: QueryBuilder<Sqlite> =
+                    QueryBuilder::new("INSERT INTO bus_events (appended_at_ms, event_id, body) ");
+                insert.push_values(fresh, |mut row, (id, body)| {
+                    row.push_bind(appended_at).push_bind(id.as_str()).push_bind(body.as_str());
+                });
+                insert.push(" RETURNING event_id, pos");
+                let inserted: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+                at.extend(inserted);
             }
             for (id, _) in chunk {
                 let pos = at.get(id).copied().ok_or(sqlx::Error::RowNotFound)?;
