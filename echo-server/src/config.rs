@@ -58,11 +58,16 @@ impl EchoConfig {
     /// Loads the layered configuration. What is not set explicitly is derived from the data
     /// directory: `users.db`, `messages.db`, `ai.db`, `events.db` and `files/` under it.
     pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
-        let file = overrides.config_file.clone().unwrap_or_else(|| PathBuf::from("echo.toml"));
+        let file = overrides
+            .config_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("echo.toml"));
         if overrides.config_file.is_some() && !file.is_file() {
             anyhow::bail!("configuration file {} not found", file.display());
         }
-        let mut figment = Figment::new().merge(Toml::file(&file)).merge(Env::prefixed("ECHO_").split("__").ignore(&["log"]));
+        let mut figment = Figment::new()
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("ECHO_").split("__").ignore(&["log"]));
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(("data_dir", dir));
         }
@@ -102,12 +107,33 @@ impl EchoConfig {
         vec![
             ("data_dir", absolute(&self.data_dir).display().to_string()),
             ("users.database_url", echo_db::redact(&self.users.database_url)),
-            ("messages.database_url", echo_db::redact(&self.messages.database_url)),
+            (
+                "messages.database_url",
+                echo_db::redact(&self.messages.database_url),
+            ),
             ("ai.database_url", echo_db::redact(&self.ai.database_url)),
             ("bus.url", echo_db::redact(&self.bus.url)),
-            ("redis_url", self.redis_url.as_deref().map(echo_db::redact).unwrap_or_else(|| "none".into())),
-            ("gateway.web_dir", self.gateway.web_dir.as_ref().map_or("none".into(), |d| d.display().to_string())),
-            ("users.signing_keys", format!("{} configured (private keys hidden)", self.users.signing_keys.len())),
+            (
+                "redis_url",
+                self.redis_url
+                    .as_deref()
+                    .map(echo_db::redact)
+                    .unwrap_or_else(|| "none".into()),
+            ),
+            (
+                "gateway.web_dir",
+                self.gateway
+                    .web_dir
+                    .as_ref()
+                    .map_or("none".into(), |d| d.display().to_string()),
+            ),
+            (
+                "users.signing_keys",
+                format!(
+                    "{} configured (private keys hidden)",
+                    self.users.signing_keys.len()
+                ),
+            ),
         ]
     }
 }
@@ -118,7 +144,10 @@ pub fn absolute(path: &Path) -> PathBuf {
 
 /// The built web app next to the binary's source tree or the working directory, if there is one.
 fn default_web_dir() -> Option<PathBuf> {
-    [PathBuf::from("frontend/dist"), PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist")]
-        .into_iter()
-        .find(|d| d.join("index.html").is_file())
+    [
+        PathBuf::from("frontend/dist"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist"),
+    ]
+    .into_iter()
+    .find(|d| d.join("index.html").is_file())
 }

@@ -38,15 +38,31 @@ impl System {
             .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
         let revocations = revocations(config).await?;
         let bus = connect_bus(config).await?;
-        let user_deps = user_service::Deps { revocations: revocations.clone(), bus: bus.clone(), shutdown: shutdown.clone() };
+        let user_deps = user_service::Deps {
+            revocations: revocations.clone(),
+            bus: bus.clone(),
+            shutdown: shutdown.clone(),
+        };
         let users = UserService::build(config.users.clone(), user_deps).await?;
-        let verifier = Arc::new(Verifier::new(config.users.auth.clone(), users.key_source(), revocations));
+        let verifier = Arc::new(Verifier::new(
+            config.users.auth.clone(),
+            users.key_source(),
+            revocations,
+        ));
         let messages = MessageService::build(
             config.messages.clone(),
-            message_service::Deps { verifier: verifier.clone(), bus: bus.clone(), shutdown: shutdown.clone() },
+            message_service::Deps {
+                verifier: verifier.clone(),
+                bus: bus.clone(),
+                shutdown: shutdown.clone(),
+            },
         )
         .await?;
-        let ai_deps = ai_service::Deps { verifier: verifier.clone(), bus: bus.clone(), shutdown: shutdown.clone() };
+        let ai_deps = ai_service::Deps {
+            verifier: verifier.clone(),
+            bus: bus.clone(),
+            shutdown: shutdown.clone(),
+        };
         let ai = AiService::build(config.ai.clone(), ai_deps).await?;
 
         let (users_router, users_api) = users.router();
@@ -57,10 +73,27 @@ impl System {
             messages: Upstream::Local(echo_http::middleware::with_not_found(messages_router)),
             ai: Upstream::Local(echo_http::middleware::with_not_found(ai_router)),
         };
-        let readiness = users.readiness().merge(messages.readiness()).merge(ai.readiness()).with("bus", bus_probe(bus.clone()));
+        let readiness = users
+            .readiness()
+            .merge(messages.readiness())
+            .merge(ai.readiness())
+            .with("bus", bus_probe(bus.clone()));
         let openapi = openapi([users_api, messages_api, ai_api]);
-        let router = api_gateway::router(config.gateway.clone(), upstreams, verifier, rate_limiter(config).await?, openapi, readiness);
-        Ok(Self { router, users, messages, ai, bus })
+        let router = api_gateway::router(
+            config.gateway.clone(),
+            upstreams,
+            verifier,
+            rate_limiter(config).await?,
+            openapi,
+            readiness,
+        );
+        Ok(Self {
+            router,
+            users,
+            messages,
+            ai,
+            bus,
+        })
     }
 
     pub async fn close(&self) {
@@ -80,30 +113,58 @@ pub enum ServiceName {
 }
 
 /// Builds the router of one service on its own, with its operations routes and common layers.
-pub async fn build_one(config: &EchoConfig, service: ServiceName, shutdown: CancellationToken) -> anyhow::Result<Router> {
+pub async fn build_one(
+    config: &EchoConfig,
+    service: ServiceName,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Router> {
     let revocations = revocations(config).await?;
     let remote_verifier = || {
-        let users = config.gateway.upstreams.users.first().context("set gateway.upstreams.users (ECHO_GATEWAY__UPSTREAMS__USERS)")?;
+        let users = config
+            .gateway
+            .upstreams
+            .users
+            .first()
+            .context("set gateway.upstreams.users (ECHO_GATEWAY__UPSTREAMS__USERS)")?;
         let jwks = format!("{}/.well-known/jwks.json", users.trim_end_matches('/'));
-        anyhow::Ok(Arc::new(Verifier::new(config.users.auth.clone(), HttpKeySource::new(jwks), revocations.clone())))
+        anyhow::Ok(Arc::new(Verifier::new(
+            config.users.auth.clone(),
+            HttpKeySource::new(jwks),
+            revocations.clone(),
+        )))
     };
     let timeout = Duration::from_secs(config.gateway.request_timeout_secs.max(1));
     let (router, readiness) = match service {
         ServiceName::Users => {
             let bus = connect_bus(config).await?;
-            let deps = user_service::Deps { revocations: revocations.clone(), bus: bus.clone(), shutdown };
+            let deps = user_service::Deps {
+                revocations: revocations.clone(),
+                bus: bus.clone(),
+                shutdown,
+            };
             let users = UserService::build(config.users.clone(), deps).await?;
             (users.router().0, users.readiness().with("bus", bus_probe(bus)))
         }
         ServiceName::Messages => {
             let bus = connect_bus(config).await?;
-            let deps = message_service::Deps { verifier: remote_verifier()?, bus: bus.clone(), shutdown };
+            let deps = message_service::Deps {
+                verifier: remote_verifier()?,
+                bus: bus.clone(),
+                shutdown,
+            };
             let messages = MessageService::build(config.messages.clone(), deps).await?;
-            (messages.router().0, messages.readiness().with("bus", bus_probe(bus)))
+            (
+                messages.router().0,
+                messages.readiness().with("bus", bus_probe(bus)),
+            )
         }
         ServiceName::Ai => {
             let bus = connect_bus(config).await?;
-            let deps = ai_service::Deps { verifier: remote_verifier()?, bus: bus.clone(), shutdown };
+            let deps = ai_service::Deps {
+                verifier: remote_verifier()?,
+                bus: bus.clone(),
+                shutdown,
+            };
             let ai = AiService::build(config.ai.clone(), deps).await?;
             (ai.router().0, ai.readiness().with("bus", bus_probe(bus)))
         }
@@ -121,7 +182,14 @@ pub async fn build_one(config: &EchoConfig, service: ServiceName, shutdown: Canc
             };
             let openapi = api_document();
             let limiter = rate_limiter(config).await?;
-            let router = api_gateway::router(config.gateway.clone(), upstreams, remote_verifier()?, limiter, openapi, Readiness::default());
+            let router = api_gateway::router(
+                config.gateway.clone(),
+                upstreams,
+                remote_verifier()?,
+                limiter,
+                openapi,
+                Readiness::default(),
+            );
             return Ok(router);
         }
     };
@@ -131,10 +199,13 @@ pub async fn build_one(config: &EchoConfig, service: ServiceName, shutdown: Canc
 
 /// Serves a router until `shutdown`, with the peer address available to handlers.
 pub async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) -> anyhow::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .context("serving HTTP")
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+    .context("serving HTTP")
 }
 
 /// One process: a shared in-memory list. Several: Redis, so a logout is seen by every replica.
@@ -154,7 +225,12 @@ async fn rate_limiter(config: &EchoConfig) -> anyhow::Result<Arc<dyn RateLimiter
 }
 
 async fn connect_bus(config: &EchoConfig) -> anyhow::Result<Arc<dyn EventBus>> {
-    echo_events::connect(config.bus.clone()).await.with_context(|| format!("connecting to the event bus at {}", echo_db::redact(&config.bus.url)))
+    echo_events::connect(config.bus.clone()).await.with_context(|| {
+        format!(
+            "connecting to the event bus at {}",
+            echo_db::redact(&config.bus.url)
+        )
+    })
 }
 
 fn bus_probe(bus: Arc<dyn EventBus>) -> echo_http::ops::Probe {
@@ -163,7 +239,6 @@ fn bus_probe(bus: Arc<dyn EventBus>) -> echo_http::ops::Probe {
         Box::pin(async move { bus.bounds().await.map(|_| ()).map_err(|e| e.to_string()) })
     })
 }
-
 
 /// One OpenAPI document for the whole public API.
 pub fn openapi(parts: impl IntoIterator<Item = OpenApi>) -> OpenApi {
@@ -193,13 +268,25 @@ fn document_common_errors(doc: &mut OpenApi) {
     use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let error = |description: &str| {
-        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
-        ResponseBuilder::new().description(description).content("application/json", content).build().into()
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .build();
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", content)
+            .build()
+            .into()
     };
     for item in doc.paths.paths.values_mut() {
         let operations = [
-            &mut item.get, &mut item.put, &mut item.post, &mut item.delete,
-            &mut item.patch, &mut item.head, &mut item.options, &mut item.trace,
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
         ];
         for operation in operations.into_iter().flatten() {
             let responses = &mut operation.responses.responses;
@@ -207,13 +294,21 @@ fn document_common_errors(doc: &mut OpenApi) {
             let token_required = (operation.security.as_ref())
                 .is_some_and(|s| !s.is_empty() && !s.contains(&SecurityRequirement::default()));
             if token_required {
-                responses.entry("401".into()).or_insert_with(|| error("Missing, invalid or expired token."));
+                responses
+                    .entry("401".into())
+                    .or_insert_with(|| error("Missing, invalid or expired token."));
             }
-            if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) || operation.request_body.is_some() {
-                responses.entry("400".into()).or_insert_with(|| error("Malformed or invalid input."));
+            if operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                || operation.request_body.is_some()
+            {
+                responses
+                    .entry("400".into())
+                    .or_insert_with(|| error("Malformed or invalid input."));
             }
             if operation.request_body.is_some() {
-                responses.entry("415".into()).or_insert_with(|| error("The body is not of the declared content type."));
+                responses
+                    .entry("415".into())
+                    .or_insert_with(|| error("The body is not of the declared content type."));
             }
         }
     }
@@ -221,5 +316,9 @@ fn document_common_errors(doc: &mut OpenApi) {
 
 /// The API document without running the services: each service's routes as they declare them.
 pub fn api_document() -> OpenApi {
-    openapi([user_service::http::router().split_for_parts().1, message_service::openapi(), ai_service::openapi()])
+    openapi([
+        user_service::http::router().split_for_parts().1,
+        message_service::openapi(),
+        ai_service::openapi(),
+    ])
 }

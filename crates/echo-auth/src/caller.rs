@@ -29,11 +29,23 @@ impl From<AuthError> for ApiError {
         match error {
             AuthError::Unavailable(reason) => {
                 tracing::error!(reason, "token verification unavailable");
-                ApiError::client(StatusCode::SERVICE_UNAVAILABLE, "auth_unavailable", "cannot verify credentials right now")
+                ApiError::client(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "auth_unavailable",
+                    "cannot verify credentials right now",
+                )
             }
             AuthError::Missing => ApiError::unauthorized("missing bearer token"),
-            AuthError::Expired => ApiError::client(StatusCode::UNAUTHORIZED, "token_expired", "the access token has expired"),
-            AuthError::Revoked => ApiError::client(StatusCode::UNAUTHORIZED, "session_revoked", "the session has ended"),
+            AuthError::Expired => ApiError::client(
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "the access token has expired",
+            ),
+            AuthError::Revoked => ApiError::client(
+                StatusCode::UNAUTHORIZED,
+                "session_revoked",
+                "the session has ended",
+            ),
             AuthError::Invalid(_) => ApiError::unauthorized("invalid access token"),
         }
     }
@@ -43,7 +55,10 @@ impl From<AuthError> for ApiError {
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 impl<S> FromRequestParts<S> for Caller
@@ -58,7 +73,11 @@ where
         }
         let token = bearer_token(&parts.headers).ok_or(AuthError::Missing)?;
         let claims = state.verifier().verify(token).await?;
-        let caller = Caller { user_id: claims.sub, session_id: claims.sid, claims };
+        let caller = Caller {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            claims,
+        };
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }

@@ -16,7 +16,11 @@ pub struct AuthSettings {
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        Self { issuer: "echo".into(), audience: "echo-api".into(), access_ttl_secs: 15 * 60 }
+        Self {
+            issuer: "echo".into(),
+            audience: "echo-api".into(),
+            access_ttl_secs: 15 * 60,
+        }
     }
 }
 

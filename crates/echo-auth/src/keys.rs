@@ -25,14 +25,17 @@ pub struct SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
 impl SigningKey {
     /// A fresh random key.
     pub fn generate(kid: impl Into<String>) -> anyhow::Result<Self> {
-        let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).context("generating an Ed25519 key")?;
+        let doc =
+            Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).context("generating an Ed25519 key")?;
         Self::from_pkcs8(kid, doc.as_ref())
     }
 
@@ -50,7 +53,9 @@ impl SigningKey {
     /// A key from a PEM `PRIVATE KEY` block (`openssl genpkey -algorithm ed25519`).
     pub fn from_pem(kid: impl Into<String>, pem: &str) -> anyhow::Result<Self> {
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = base64::engine::general_purpose::STANDARD.decode(body.trim()).context("PEM body is not base64")?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .context("PEM body is not base64")?;
         Self::from_pkcs8(kid, &der)
     }
 
@@ -109,16 +114,29 @@ pub struct HttpKeySource {
 
 impl HttpKeySource {
     pub fn new(url: impl Into<String>) -> Self {
-        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap_or_default();
-        Self { client, url: url.into() }
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        Self {
+            client,
+            url: url.into(),
+        }
     }
 }
 
 impl KeySource for HttpKeySource {
     fn fetch(&self) -> BoxFuture<'_, anyhow::Result<Jwks>> {
         Box::pin(async move {
-            let response = self.client.get(&self.url).send().await.with_context(|| format!("fetching {}", self.url))?;
-            let response = response.error_for_status().with_context(|| format!("fetching {}", self.url))?;
+            let response = self
+                .client
+                .get(&self.url)
+                .send()
+                .await
+                .with_context(|| format!("fetching {}", self.url))?;
+            let response = response
+                .error_for_status()
+                .with_context(|| format!("fetching {}", self.url))?;
             response.json::<Jwks>().await.context("decoding the JWKS")
         })
     }

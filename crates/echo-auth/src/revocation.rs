@@ -30,7 +30,10 @@ pub struct MemoryRevocations {
 impl Revocations for MemoryRevocations {
     async fn revoke(&self, session: Uuid, ttl: Duration) -> anyhow::Result<()> {
         let now = Instant::now();
-        let mut until = self.until.lock().map_err(|_| anyhow::anyhow!("revocation set poisoned"))?;
+        let mut until = self
+            .until
+            .lock()
+            .map_err(|_| anyhow::anyhow!("revocation set poisoned"))?;
         // Forget what has expired, so the set stays the size of the recent revocations.
         until.retain(|_, expires| *expires > now);
         until.insert(session, now + ttl);
@@ -38,8 +41,13 @@ impl Revocations for MemoryRevocations {
     }
 
     async fn is_revoked(&self, session: Uuid) -> anyhow::Result<bool> {
-        let until = self.until.lock().map_err(|_| anyhow::anyhow!("revocation set poisoned"))?;
-        Ok(until.get(&session).is_some_and(|expires| *expires > Instant::now()))
+        let until = self
+            .until
+            .lock()
+            .map_err(|_| anyhow::anyhow!("revocation set poisoned"))?;
+        Ok(until
+            .get(&session)
+            .is_some_and(|expires| *expires > Instant::now()))
     }
 }
 
@@ -65,7 +73,11 @@ impl RedisRevocations {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(100));
         let conn = ConnectionManager::new_lazy_with_config(client, config).context("connecting to Redis")?;
-        Ok(Self { conn, prefix: format!("{prefix}:revoked:"), seen: MemoryRevocations::default() })
+        Ok(Self {
+            conn,
+            prefix: format!("{prefix}:revoked:"),
+            seen: MemoryRevocations::default(),
+        })
     }
 }
 
@@ -75,7 +87,10 @@ impl Revocations for RedisRevocations {
         self.seen.revoke(session, ttl).await?;
         let mut conn = self.conn.clone();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let _: () = conn.pset_ex(format!("{}{session}", self.prefix), 1u8, millis).await.context("recording a revocation")?;
+        let _: () = conn
+            .pset_ex(format!("{}{session}", self.prefix), 1u8, millis)
+            .await
+            .context("recording a revocation")?;
         Ok(())
     }
 

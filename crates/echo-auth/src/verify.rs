@@ -57,7 +57,10 @@ impl Verifier {
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
         if header.alg != Algorithm::EdDSA {
-            return Err(AuthError::Invalid(format!("algorithm {:?} is not accepted", header.alg)));
+            return Err(AuthError::Invalid(format!(
+                "algorithm {:?} is not accepted",
+                header.alg
+            )));
         }
         let kid = header.kid.ok_or_else(|| AuthError::Invalid("no kid".into()))?;
         let key = self.key(&kid).await?;
@@ -86,7 +89,12 @@ impl Verifier {
             return Ok(key.clone());
         }
         self.refresh().await?;
-        self.keys.read().await.get(kid).cloned().ok_or_else(|| AuthError::Invalid("unknown signing key".into()))
+        self.keys
+            .read()
+            .await
+            .get(kid)
+            .cloned()
+            .ok_or_else(|| AuthError::Invalid("unknown signing key".into()))
     }
 
     /// Reloads the JWKS, unless it was reloaded moments ago.
@@ -95,7 +103,11 @@ impl Verifier {
         if last.is_some_and(|at| at.elapsed() < MIN_REFRESH_INTERVAL) {
             return Ok(());
         }
-        let jwks = self.source.fetch().await.map_err(|e| AuthError::Unavailable(format!("{e:#}")))?;
+        let jwks = self
+            .source
+            .fetch()
+            .await
+            .map_err(|e| AuthError::Unavailable(format!("{e:#}")))?;
         let keys = jwks
             .keys
             .into_iter()

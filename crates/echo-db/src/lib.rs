@@ -37,7 +37,10 @@ pub struct PoolSize {
 
 impl Default for PoolSize {
     fn default() -> Self {
-        Self { postgres: 10, sqlite: 8 }
+        Self {
+            postgres: 10,
+            sqlite: 8,
+        }
     }
 }
 
@@ -52,7 +55,11 @@ impl Db {
                 .connect_with(options)
                 .await
                 .with_context(|| format!("connecting to {}", redact(url)))?;
-            migrations.postgres.run(&pool).await.context("migrating the PostgreSQL schema")?;
+            migrations
+                .postgres
+                .run(&pool)
+                .await
+                .context("migrating the PostgreSQL schema")?;
             Db::Postgres(pool)
         } else {
             let options = SqliteConnectOptions::from_str(url)
@@ -69,7 +76,11 @@ impl Db {
                 .connect_with(options)
                 .await
                 .with_context(|| format!("opening {url}"))?;
-            migrations.sqlite.run(&pool).await.context("migrating the SQLite schema")?;
+            migrations
+                .sqlite
+                .run(&pool)
+                .await
+                .context("migrating the SQLite schema")?;
             Db::Sqlite(pool)
         };
         Ok(db)
@@ -116,7 +127,9 @@ pub fn redact(url: &str) -> String {
 /// Whether an error is a unique-constraint violation. Call sites use it where exactly one unique
 /// constraint can fail, so the kind alone identifies which.
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
-    error.as_database_error().is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+    error
+        .as_database_error()
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
 /// Starting a transaction that writes.
@@ -127,7 +140,9 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 pub trait BeginWrite {
     type Database: sqlx::Database;
 
-    fn begin_write(&self) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
 }
 
 impl BeginWrite for SqlitePool {

@@ -18,7 +18,10 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -32,7 +35,11 @@ fn reject_controls(field: &'static str, value: &str, allow_newlines: bool) -> Re
         let allowed_space = allow_newlines && matches!(c, '\n' | '\t' | '\r');
         (c.is_control() && !allowed_space) || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
     });
-    if bad { Err(Invalid::new(field, "must not contain control characters")) } else { Ok(()) }
+    if bad {
+        Err(Invalid::new(field, "must not contain control characters"))
+    } else {
+        Ok(())
+    }
 }
 
 fn single_line(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, Invalid> {
@@ -40,7 +47,14 @@ fn single_line(field: &'static str, raw: &str, min: usize, max: usize) -> Result
     reject_controls(field, &value, false)?;
     let len = value.chars().count();
     if len < min {
-        return Err(Invalid::new(field, if min == 1 { "must not be empty".into() } else { format!("must be at least {min} characters") }));
+        return Err(Invalid::new(
+            field,
+            if min == 1 {
+                "must not be empty".into()
+            } else {
+                format!("must be at least {min} characters")
+            },
+        ));
     }
     if len > max {
         return Err(Invalid::new(field, format!("must be at most {max} characters")));
@@ -129,7 +143,9 @@ impl Email {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !domain.contains('@');
-        let clean = !value.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';'));
+        let clean = !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';'));
         if local.is_empty() || local.len() > 64 || !plausible_domain || !clean {
             return Err(invalid());
         }
@@ -164,7 +180,10 @@ impl ChannelName {
             .map(|c| if c.is_whitespace() { '-' } else { c })
             .collect();
         if !value.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
-            return Err(Invalid::new("name", "may contain only letters, digits, '-' and '_'"));
+            return Err(Invalid::new(
+                "name",
+                "may contain only letters, digits, '-' and '_'",
+            ));
         }
         Ok(Self(value))
     }
@@ -181,7 +200,10 @@ impl MessageText {
             return Err(Invalid::new("text", "must not be empty"));
         }
         if value.chars().count() > Self::MAX {
-            return Err(Invalid::new("text", format!("must be at most {} characters", Self::MAX)));
+            return Err(Invalid::new(
+                "text",
+                format!("must be at most {} characters", Self::MAX),
+            ));
         }
         Ok(Self(value))
     }
@@ -193,12 +215,17 @@ impl EmojiName {
         let invalid = || Invalid::new("emoji", "must be an emoji short name or an emoji character");
         let short_name = !value.is_empty()
             && value.len() <= 64
-            && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '+' | '-' | ':'));
+            && value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '+' | '-' | ':'));
         let emoji_char = !value.is_empty()
             && value.len() <= 32
-            && value.chars().all(|c| !c.is_ascii() && !c.is_whitespace() && !c.is_control());
+            && value
+                .chars()
+                .all(|c| !c.is_ascii() && !c.is_whitespace() && !c.is_control());
         if short_name {
-            Ok(Self(value.trim_matches(':').to_owned())).and_then(|e| if e.0.is_empty() { Err(invalid()) } else { Ok(e) })
+            Ok(Self(value.trim_matches(':').to_owned()))
+                .and_then(|e| if e.0.is_empty() { Err(invalid()) } else { Ok(e) })
         } else if emoji_char {
             Ok(Self(value))
         } else {
@@ -235,13 +262,22 @@ impl Password {
     pub fn parse_new(raw: &str) -> Result<Self, Invalid> {
         let len = raw.chars().count();
         if len < Self::MIN {
-            return Err(Invalid::new("password", format!("must be at least {} characters", Self::MIN)));
+            return Err(Invalid::new(
+                "password",
+                format!("must be at least {} characters", Self::MIN),
+            ));
         }
         if len > Self::MAX {
-            return Err(Invalid::new("password", format!("must be at most {} characters", Self::MAX)));
+            return Err(Invalid::new(
+                "password",
+                format!("must be at most {} characters", Self::MAX),
+            ));
         }
         if is_common(raw) {
-            return Err(Invalid::new("password", "is too common; choose a less guessable password"));
+            return Err(Invalid::new(
+                "password",
+                "is too common; choose a less guessable password",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -267,8 +303,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_to_one_form() {
-        assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
-        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "a@b..com"] {
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "a@b..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }
@@ -283,7 +330,10 @@ mod tests {
 
     #[test]
     fn channel_names_follow_slack_rules() {
-        assert_eq!(ChannelName::parse(" Team Updates ").unwrap().as_str(), "team-updates");
+        assert_eq!(
+            ChannelName::parse(" Team Updates ").unwrap().as_str(),
+            "team-updates"
+        );
         assert_eq!(ChannelName::parse("프로젝트").unwrap().as_str(), "프로젝트");
         assert!(ChannelName::parse("bad/name").is_err());
         assert!(ChannelName::parse("").is_err());

@@ -458,7 +458,10 @@ impl EventBus for RedisBus {
         for event in events {
             publish.key(format!("{}:published:{}", self.inner.prefix, event.id));
         }
-        publish.arg(self.inner.retention_max_len).arg(PUBLISHED_TTL_SECS).arg(FIELD_ENVELOPE);
+        publish
+            .arg(self.inner.retention_max_len)
+            .arg(PUBLISHED_TTL_SECS)
+            .arg(FIELD_ENVELOPE);
         for event in events {
             publish.arg(serde_json::to_string(event)?);
         }

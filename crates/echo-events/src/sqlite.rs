@@ -156,12 +156,19 @@ impl SqliteBus {
             .await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         // Logs from before events were appended once: add the column their index needs.
-        let has_event_ids: bool =
-            sqlx::query_scalar("SELECT COUNT(*) > 0 FROM pragma_table_info('bus_events') WHERE name = 'event_id'").fetch_one(&pool).await?;
+        let has_event_ids: bool = sqlx::query_scalar(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('bus_events') WHERE name = 'event_id'",
+        )
+        .fetch_one(&pool)
+        .await?;
         if !has_event_ids {
-            sqlx::query("ALTER TABLE bus_events ADD COLUMN event_id TEXT").execute(&pool).await?;
+            sqlx::query("ALTER TABLE bus_events ADD COLUMN event_id TEXT")
+                .execute(&pool)
+                .await?;
         }
-        sqlx::query("CREATE UNIQUE INDEX IF NOT EXISTS bus_events_event_id ON bus_events (event_id)").execute(&pool).await?;
+        sqlx::query("CREATE UNIQUE INDEX IF NOT EXISTS bus_events_event_id ON bus_events (event_id)")
+            .execute(&pool)
+            .await?;
         let row = sqlx::query(
             "SELECT COALESCE(MIN(pos), 0), COALESCE(MAX(pos), 0), COALESCE(MAX(appended_at_ms), 0) FROM bus_events",
         )
@@ -227,19 +234,27 @@ impl SqliteBus {
         let appended_at = now_ms().max(state.last_appended_ms);
         let mut positions = Vec::with_capacity(events.len());
         for chunk in events.chunks(INSERT_CHUNK) {
-            let mut known: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT event_id, pos FROM bus_events WHERE event_id IN (");
+            let mut known: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT event_id, pos FROM bus_events WHERE event_id IN (");
             let mut ids = known.separated(", ");
             for (id, _) in chunk {
                 ids.push_bind(id.as_str());
             }
             known.push(")");
-            let mut at: HashMap<String, i64> = known.build_query_as().fetch_all(&mut *tx).await?.into_iter().collect();
+            let mut at: HashMap<String, i64> = known
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
             let fresh: Vec<&(String, String)> = chunk.iter().filter(|(id, _)| !at.contains_key(id)).collect();
             if !fresh.is_empty() {
                 let mut insert: QueryBuilder<Sqlite> =
                     QueryBuilder::new("INSERT INTO bus_events (appended_at_ms, event_id, body) ");
                 insert.push_values(fresh, |mut row, (id, body)| {
-                    row.push_bind(appended_at).push_bind(id.as_str()).push_bind(body.as_str());
+                    row.push_bind(appended_at)
+                        .push_bind(id.as_str())
+                        .push_bind(body.as_str());
                 });
                 insert.push(" RETURNING event_id, pos");
                 let inserted: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;

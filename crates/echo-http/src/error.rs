@@ -47,7 +47,13 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self::Client { status, code, message: message.into(), fields: Vec::new(), retry_after: None }
+        Self::Client {
+            status,
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+            retry_after: None,
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -114,31 +120,63 @@ impl From<Invalid> for ApiError {
 /// Builds the contract's body for any status; used by the middleware for errors that never reach a
 /// handler (unknown routes, panics, time-outs, oversized bodies).
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: message.to_owned(), fields: Vec::new() } };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            fields: Vec::new(),
+        },
+    };
     (status, axum::Json(body)).into_response()
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            Self::Client { status, code, message, fields, retry_after } => {
-                let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, fields } };
+            Self::Client {
+                status,
+                code,
+                message,
+                fields,
+                retry_after,
+            } => {
+                let body = ErrorBody {
+                    error: ErrorDetail {
+                        code: code.to_owned(),
+                        message,
+                        fields,
+                    },
+                };
                 let mut response = (status, axum::Json(body)).into_response();
                 if let Some(secs) = retry_after {
-                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 }
                 response
             }
             Self::Internal(error) if is_unavailable(&error) => {
-                tracing::warn!(error = format!("{error:#}"), "request failed: a dependency is unavailable");
-                let mut response =
-                    error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "temporarily unavailable; retry shortly");
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "request failed: a dependency is unavailable"
+                );
+                let mut response = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "temporarily unavailable; retry shortly",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(1));
                 response
             }
             Self::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");
-                error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+                error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal server error",
+                )
             }
         }
     }
@@ -152,15 +190,24 @@ fn is_unavailable(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         if let Some(e) = cause.downcast_ref::<sqlx::Error>() {
             return match e {
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
-                sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_) => true,
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
                 _ => false,
             };
         }
         cause.downcast_ref::<std::io::Error>().is_some_and(|e| {
             matches!(
                 e.kind(),
-                ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::NotConnected | ErrorKind::BrokenPipe
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::NotConnected
+                    | ErrorKind::BrokenPipe
             )
         })
     })
@@ -172,10 +219,14 @@ mod tests {
 
     #[test]
     fn an_unreachable_database_is_a_503_to_retry_and_a_bug_stays_a_500() {
-        let unreachable = ApiError::Internal(anyhow::Error::new(sqlx::Error::PoolTimedOut).context("message store"));
+        let unreachable =
+            ApiError::Internal(anyhow::Error::new(sqlx::Error::PoolTimedOut).context("message store"));
         let response = unreachable.into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"1"[..]));
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
 
         let bug = ApiError::Internal(anyhow::Error::new(sqlx::Error::RowNotFound).context("message store"));
         assert_eq!(bug.into_response().status(), StatusCode::INTERNAL_SERVER_ERROR);

@@ -91,7 +91,9 @@ where
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|rejection: QueryRejection| ApiError::bad_request("invalid_query", rejection.body_text()))
+            .map_err(|rejection: QueryRejection| {
+                ApiError::bad_request("invalid_query", rejection.body_text())
+            })
     }
 }
 
@@ -129,7 +131,9 @@ mod tests {
 
     fn field_of(err: ApiError) -> String {
         match err {
-            ApiError::Client { fields, code, .. } => fields.first().map(|f| f.field.clone()).unwrap_or(code.into()),
+            ApiError::Client { fields, code, .. } => {
+                fields.first().map(|f| f.field.clone()).unwrap_or(code.into())
+            }
             ApiError::Internal(_) => "internal".into(),
         }
     }

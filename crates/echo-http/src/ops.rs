@@ -47,9 +47,20 @@ impl Readiness {
         let ready = results.iter().all(|(_, r)| r.is_ok());
         let checks: Map<String, Value> = results
             .into_iter()
-            .map(|(name, r)| (name.to_owned(), r.map_or_else(|e| json!({"status": "down", "error": e}), |()| json!({"status": "up"}))))
+            .map(|(name, r)| {
+                (
+                    name.to_owned(),
+                    r.map_or_else(
+                        |e| json!({"status": "down", "error": e}),
+                        |()| json!({"status": "up"}),
+                    ),
+                )
+            })
             .collect();
-        (ready, json!({"status": if ready { "ready" } else { "not_ready" }, "checks": checks}))
+        (
+            ready,
+            json!({"status": if ready { "ready" } else { "not_ready" }, "checks": checks}),
+        )
     }
 }
 
@@ -80,6 +91,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(readiness: Readiness) -> Router<
 
 async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
     let (ready, body) = readiness.check().await;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, axum::Json(body))
 }

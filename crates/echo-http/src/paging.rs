@@ -29,7 +29,10 @@ impl Paging {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n @ 1..=MAX_LIMIT) => Ok(n),
-            Some(_) => Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+            Some(_) => Err(ApiError::invalid_field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            )),
         }
     }
 

@@ -28,7 +28,14 @@ mod tests {
             decode(&format!(r#"{{"type":"typing","channel_id":"{id}"}}"#)),
             Some(ClientFrame::Typing { channel_id: id })
         );
-        for other in [r#"{"type":"typing"}"#, r#"{"type":"shout"}"#, "ping", "", "[]", r#"{"type":"ping""#] {
+        for other in [
+            r#"{"type":"typing"}"#,
+            r#"{"type":"shout"}"#,
+            "ping",
+            "",
+            "[]",
+            r#"{"type":"ping""#,
+        ] {
             assert_eq!(decode(other), None, "{other}");
         }
     }

@@ -108,7 +108,10 @@ pub fn parse(input: &str) -> Result<SearchQuery, QueryError> {
 fn parse_words(input: &str) -> Result<SearchQuery, QueryError> {
     // Control characters (a pasted tab or line break, a stray NUL) separate words like spaces,
     // so none of them reaches a term, and so the database's query syntax.
-    let input: String = input.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let input: String = input
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let input = input.as_str();
     let mut query = SearchQuery::default();
     let mut pos = 0;
@@ -321,8 +324,14 @@ mod tests {
     fn control_characters_separate_words_and_never_reach_a_term() {
         let parsed = parse("]\u{be}k\0 tab\there \"a\0phrase\"").unwrap();
         let texts: Vec<&str> = parsed.terms.iter().map(Term::text).collect();
-        assert!(texts.iter().all(|t| !t.chars().any(char::is_control)), "{texts:?}");
-        assert!(texts.contains(&"tab") && texts.contains(&"here") && texts.contains(&"a phrase"), "{texts:?}");
+        assert!(
+            texts.iter().all(|t| !t.chars().any(char::is_control)),
+            "{texts:?}"
+        );
+        assert!(
+            texts.contains(&"tab") && texts.contains(&"here") && texts.contains(&"a phrase"),
+            "{texts:?}"
+        );
     }
 
     #[test]

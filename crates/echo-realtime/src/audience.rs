@@ -23,12 +23,28 @@ pub enum Audience {
 /// How an event changes memberships, applied around its delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MembershipChange {
-    JoinedChannel { user: Uuid, channel: Uuid, workspace: Uuid },
-    LeftChannel { user: Uuid, channel: Uuid },
-    JoinedWorkspace { user: Uuid, workspace: Uuid },
-    LeftWorkspace { user: Uuid, workspace: Uuid },
+    JoinedChannel {
+        user: Uuid,
+        channel: Uuid,
+        workspace: Uuid,
+    },
+    LeftChannel {
+        user: Uuid,
+        channel: Uuid,
+    },
+    JoinedWorkspace {
+        user: Uuid,
+        workspace: Uuid,
+    },
+    LeftWorkspace {
+        user: Uuid,
+        workspace: Uuid,
+    },
     /// A new non-public channel: its members are looked up and indexed.
-    NewPrivateChannel { channel: Uuid, workspace: Uuid },
+    NewPrivateChannel {
+        channel: Uuid,
+        workspace: Uuid,
+    },
 }
 
 fn id(payload: &Value, key: &str) -> Option<Uuid> {
@@ -41,9 +57,15 @@ pub fn audience(kind: &str, payload: &Value) -> Audience {
     let user = id(payload, "user_id");
     let public_channel = payload.pointer("/channel/kind").and_then(Value::as_str) == Some("public");
     match kind {
-        "read_marker.updated" | "notification" | "notification.created" => user.map_or(Audience::Nobody, Audience::User),
-        "presence.changed" | "user.updated" => user.or_else(|| id(payload, "id")).map_or(Audience::Nobody, Audience::PeersOf),
-        "channel.created" | "channel.updated" if public_channel => workspace.map_or(Audience::Nobody, Audience::Workspace),
+        "read_marker.updated" | "notification" | "notification.created" => {
+            user.map_or(Audience::Nobody, Audience::User)
+        }
+        "presence.changed" | "user.updated" => user
+            .or_else(|| id(payload, "id"))
+            .map_or(Audience::Nobody, Audience::PeersOf),
+        "channel.created" | "channel.updated" if public_channel => {
+            workspace.map_or(Audience::Nobody, Audience::Workspace)
+        }
         k if k.starts_with("workspace.") => workspace.map_or(Audience::Nobody, Audience::Workspace),
         _ => match (channel, workspace) {
             (Some(channel), Some(workspace)) => Audience::Channel { channel, workspace },
@@ -57,12 +79,28 @@ pub fn membership_change(kind: &str, payload: &Value) -> Option<MembershipChange
     let channel = id(payload, "channel_id");
     let user = id(payload, "user_id");
     match kind {
-        "channel.member_joined" => Some(MembershipChange::JoinedChannel { user: user?, channel: channel?, workspace: workspace? }),
-        "channel.member_left" => Some(MembershipChange::LeftChannel { user: user?, channel: channel? }),
-        "workspace.member_joined" => Some(MembershipChange::JoinedWorkspace { user: user?, workspace: workspace? }),
-        "workspace.member_left" => Some(MembershipChange::LeftWorkspace { user: user?, workspace: workspace? }),
+        "channel.member_joined" => Some(MembershipChange::JoinedChannel {
+            user: user?,
+            channel: channel?,
+            workspace: workspace?,
+        }),
+        "channel.member_left" => Some(MembershipChange::LeftChannel {
+            user: user?,
+            channel: channel?,
+        }),
+        "workspace.member_joined" => Some(MembershipChange::JoinedWorkspace {
+            user: user?,
+            workspace: workspace?,
+        }),
+        "workspace.member_left" => Some(MembershipChange::LeftWorkspace {
+            user: user?,
+            workspace: workspace?,
+        }),
         "channel.created" if payload.pointer("/channel/kind").and_then(Value::as_str) != Some("public") => {
-            Some(MembershipChange::NewPrivateChannel { channel: channel?, workspace: workspace? })
+            Some(MembershipChange::NewPrivateChannel {
+                channel: channel?,
+                workspace: workspace?,
+            })
         }
         _ => None,
     }
@@ -71,13 +109,20 @@ pub fn membership_change(kind: &str, payload: &Value) -> Option<MembershipChange
 impl Memberships {
     /// Whether a user with these memberships sees an event for `audience`. `me` is the user;
     /// `peer_workspaces` gives the workspaces of another user, for [`Audience::PeersOf`].
-    pub fn sees(&self, me: Uuid, audience: &Audience, peer_workspaces: impl FnOnce(Uuid) -> Option<Vec<Uuid>>) -> bool {
+    pub fn sees(
+        &self,
+        me: Uuid,
+        audience: &Audience,
+        peer_workspaces: impl FnOnce(Uuid) -> Option<Vec<Uuid>>,
+    ) -> bool {
         match audience {
             Audience::Channel { channel, .. } => self.channels.contains_key(channel),
             Audience::Workspace(ws) => self.workspaces.contains(ws),
             Audience::User(user) => *user == me,
             Audience::PeersOf(user) => {
-                *user == me || peer_workspaces(*user).is_some_and(|theirs| theirs.iter().any(|ws| self.workspaces.contains(ws)))
+                *user == me
+                    || peer_workspaces(*user)
+                        .is_some_and(|theirs| theirs.iter().any(|ws| self.workspaces.contains(ws)))
             }
             Audience::Nobody => false,
         }
@@ -86,7 +131,11 @@ impl Memberships {
     /// Applies a change that concerns `me`.
     pub fn apply(&mut self, me: Uuid, change: &MembershipChange) {
         match change {
-            MembershipChange::JoinedChannel { user, channel, workspace } if *user == me => {
+            MembershipChange::JoinedChannel {
+                user,
+                channel,
+                workspace,
+            } if *user == me => {
                 self.channels.insert(*channel, *workspace);
             }
             MembershipChange::LeftChannel { user, channel } if *user == me => {
@@ -114,23 +163,81 @@ mod tests {
     fn channel_events_go_to_channel_members_and_public_channels_to_the_workspace() {
         let (ws, ch) = (Uuid::now_v7(), Uuid::now_v7());
         let message = json!({"workspace_id": ws, "channel_id": ch, "message": {}});
-        assert_eq!(audience("message.created", &message), Audience::Channel { channel: ch, workspace: ws });
+        assert_eq!(
+            audience("message.created", &message),
+            Audience::Channel {
+                channel: ch,
+                workspace: ws
+            }
+        );
         let public = json!({"workspace_id": ws, "channel_id": ch, "channel": {"kind": "public"}});
         assert_eq!(audience("channel.created", &public), Audience::Workspace(ws));
         let private = json!({"workspace_id": ws, "channel_id": ch, "channel": {"kind": "private"}});
-        assert_eq!(audience("channel.created", &private), Audience::Channel { channel: ch, workspace: ws });
+        assert_eq!(
+            audience("channel.created", &private),
+            Audience::Channel {
+                channel: ch,
+                workspace: ws
+            }
+        );
         assert_eq!(audience("something.odd", &json!({})), Audience::Nobody);
     }
 
     #[test]
     fn leaving_a_workspace_forgets_its_channels() {
-        let (me, ws, other_ws, ch, other_ch) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (me, ws, other_ws, ch, other_ch) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
         let mut m = Memberships::default();
-        m.apply(me, &MembershipChange::JoinedWorkspace { user: me, workspace: ws });
-        m.apply(me, &MembershipChange::JoinedChannel { user: me, channel: ch, workspace: ws });
-        m.apply(me, &MembershipChange::JoinedChannel { user: me, channel: other_ch, workspace: other_ws });
-        m.apply(me, &MembershipChange::LeftWorkspace { user: me, workspace: ws });
-        assert!(!m.sees(me, &Audience::Channel { channel: ch, workspace: ws }, |_| None));
-        assert!(m.sees(me, &Audience::Channel { channel: other_ch, workspace: other_ws }, |_| None));
+        m.apply(
+            me,
+            &MembershipChange::JoinedWorkspace {
+                user: me,
+                workspace: ws,
+            },
+        );
+        m.apply(
+            me,
+            &MembershipChange::JoinedChannel {
+                user: me,
+                channel: ch,
+                workspace: ws,
+            },
+        );
+        m.apply(
+            me,
+            &MembershipChange::JoinedChannel {
+                user: me,
+                channel: other_ch,
+                workspace: other_ws,
+            },
+        );
+        m.apply(
+            me,
+            &MembershipChange::LeftWorkspace {
+                user: me,
+                workspace: ws,
+            },
+        );
+        assert!(!m.sees(
+            me,
+            &Audience::Channel {
+                channel: ch,
+                workspace: ws
+            },
+            |_| None
+        ));
+        assert!(m.sees(
+            me,
+            &Audience::Channel {
+                channel: other_ch,
+                workspace: other_ws
+            },
+            |_| None
+        ));
     }
 }

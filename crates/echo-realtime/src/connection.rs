@@ -16,9 +16,9 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::Memberships;
 use crate::audience::{Audience, audience, membership_change};
 use crate::hub::{Command, Hub, encode};
-use crate::Memberships;
 
 /// Close codes a client acts on: all of them mean "reconnect with your cursor".
 pub mod close_code {
@@ -74,24 +74,52 @@ impl Hub {
     pub async fn serve(self: Arc<Self>, socket: WebSocket, user: Uuid, cursor: Option<String>) {
         let (frames_tx, frames_rx) = mpsc::channel(self.config.queue);
         let (reply_tx, reply_rx) = oneshot::channel();
-        if self.commands.send(Command::Register { user, frames: frames_tx, reply: reply_tx }).await.is_err() {
+        if self
+            .commands
+            .send(Command::Register {
+                user,
+                frames: frames_tx,
+                reply: reply_tx,
+            })
+            .await
+            .is_err()
+        {
             return;
         }
-        let Ok((id, live_from)) = reply_rx.await else { return };
+        let Ok((id, live_from)) = reply_rx.await else {
+            return;
+        };
         let memberships = match self.directory.memberships(user).await {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), "cannot load memberships; closing the connection");
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "cannot load memberships; closing the connection"
+                );
                 let _ = self.commands.send(Command::Unregister { id }).await;
                 return;
             }
         };
-        let _ = self.commands.send(Command::Activate { id, memberships: memberships.clone() }).await;
+        let _ = self
+            .commands
+            .send(Command::Activate {
+                id,
+                memberships: memberships.clone(),
+            })
+            .await;
 
         let (sink, stream) = socket.split();
         let (control_tx, control_rx) = mpsc::channel(8);
         let start = self.start_point(cursor.as_deref(), live_from).await;
-        let writer = tokio::spawn(self.clone().write(sink, user, memberships, start, live_from, frames_rx, control_rx));
+        let writer = tokio::spawn(self.clone().write(
+            sink,
+            user,
+            memberships,
+            start,
+            live_from,
+            frames_rx,
+            control_rx,
+        ));
         self.read(stream, user, control_tx).await;
         let _ = self.commands.send(Command::Unregister { id }).await;
         let _ = writer.await;
@@ -100,8 +128,12 @@ impl Hub {
     /// Where the client's stream starts: after its cursor when the log still holds everything since,
     /// otherwise at the live position with a request to resync.
     async fn start_point(&self, cursor: Option<&str>, live_from: Option<Position>) -> Start {
-        let Some(raw) = cursor.filter(|c| !c.is_empty()) else { return Start::Fresh };
-        let Ok(cursor) = raw.parse::<Position>() else { return Start::Resync };
+        let Some(raw) = cursor.filter(|c| !c.is_empty()) else {
+            return Start::Fresh;
+        };
+        let Ok(cursor) = raw.parse::<Position>() else {
+            return Start::Resync;
+        };
         let oldest = match self.bus.bounds().await {
             Ok((oldest, _)) => oldest,
             Err(_) => return Start::Resync,
@@ -111,7 +143,11 @@ impl Hub {
             Some(live) => cursor <= live,
             None => cursor == Position::ZERO,
         };
-        if retained && from_the_past { Start::Resume(cursor) } else { Start::Resync }
+        if retained && from_the_past {
+            Start::Resume(cursor)
+        } else {
+            Start::Resync
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -127,7 +163,9 @@ impl Hub {
     ) {
         let live_cursor = live_from.unwrap_or(Position::ZERO).to_string();
         let hello = match &start {
-            Start::Resume(cursor) => json!({"type": "hello", "cursor": cursor.to_string(), "data": {"resumed": true}}),
+            Start::Resume(cursor) => {
+                json!({"type": "hello", "cursor": cursor.to_string(), "data": {"resumed": true}})
+            }
             _ => json!({"type": "hello", "cursor": live_cursor, "data": {"resumed": false}}),
         };
         let mut last_cursor = hello["cursor"].as_str().unwrap_or_default().to_owned();
@@ -141,7 +179,10 @@ impl Hub {
                     return;
                 }
             }
-            Start::Resume(cursor) => match self.replay(&mut sink, user, &memberships, cursor, live_from).await {
+            Start::Resume(cursor) => match self
+                .replay(&mut sink, user, &memberships, cursor, live_from)
+                .await
+            {
                 Ok(Some(last)) => last_cursor = last.to_string(),
                 Ok(None) => {}
                 Err(()) => return,
@@ -186,7 +227,12 @@ impl Hub {
             }
         };
         if let Some((code, reason)) = close {
-            let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
+            let _ = sink
+                .send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                })))
+                .await;
         }
         let _ = sink.close().await;
     }
@@ -201,7 +247,9 @@ impl Hub {
         cursor: Position,
         live_from: Option<Position>,
     ) -> Result<Option<Position>, ()> {
-        let Some(live_from) = live_from else { return Ok(None) };
+        let Some(live_from) = live_from else {
+            return Ok(None);
+        };
         let mut after = cursor;
         let mut last = None;
         // Workspaces of the people whose presence or profile changed, looked up once per replay.
@@ -219,15 +267,22 @@ impl Hub {
             }
             for logged in batch.iter().take_while(|l| l.position <= live_from) {
                 let (kind, payload) = (logged.envelope.kind.as_str(), &logged.envelope.payload);
-                let about_me = membership_change(kind, payload).is_some() && payload["user_id"].as_str() == Some(&user.to_string());
+                let about_me = membership_change(kind, payload).is_some()
+                    && payload["user_id"].as_str() == Some(&user.to_string());
                 let audience = audience(kind, payload);
                 if let Audience::PeersOf(peer) = audience
                     && !peers.contains_key(&peer)
                 {
-                    let theirs = self.directory.memberships(peer).await.map(|m| m.workspaces.into_iter().collect()).unwrap_or_default();
+                    let theirs = self
+                        .directory
+                        .memberships(peer)
+                        .await
+                        .map(|m| m.workspaces.into_iter().collect())
+                        .unwrap_or_default();
                     peers.insert(peer, theirs);
                 }
-                let visible = kind != "typing" && (about_me || memberships.sees(user, &audience, |u| peers.get(&u).cloned()));
+                let visible = kind != "typing"
+                    && (about_me || memberships.sees(user, &audience, |u| peers.get(&u).cloned()));
                 if visible {
                     sink.feed(Message::Text(encode(logged))).await.map_err(|_| ())?;
                     last = Some(logged.position);
@@ -239,7 +294,12 @@ impl Hub {
         Ok(last)
     }
 
-    async fn read(&self, mut stream: futures::stream::SplitStream<WebSocket>, user: Uuid, control: mpsc::Sender<Control>) {
+    async fn read(
+        &self,
+        mut stream: futures::stream::SplitStream<WebSocket>,
+        user: Uuid,
+        control: mpsc::Sender<Control>,
+    ) {
         let per_sec = f64::from(self.config.client_frames_per_sec.max(1));
         let mut allowance = per_sec * 2.0;
         let mut last_refill = Instant::now();
@@ -251,7 +311,9 @@ impl Hub {
             };
             let message = match next {
                 Err(_) => {
-                    let _ = control.send(Control::Close(close_code::IDLE, "no activity")).await;
+                    let _ = control
+                        .send(Control::Close(close_code::IDLE, "no activity"))
+                        .await;
                     return;
                 }
                 Ok(None | Some(Err(_))) => return,
@@ -261,7 +323,12 @@ impl Hub {
                 Message::Text(text) => text,
                 Message::Close(_) => return,
                 Message::Binary(_) => {
-                    let _ = control.send(Control::Close(close_code::POLICY, "binary frames are not accepted")).await;
+                    let _ = control
+                        .send(Control::Close(
+                            close_code::POLICY,
+                            "binary frames are not accepted",
+                        ))
+                        .await;
                     return;
                 }
                 Message::Ping(_) | Message::Pong(_) => continue,
@@ -270,7 +337,9 @@ impl Hub {
             allowance = (allowance + last_refill.elapsed().as_secs_f64() * per_sec).min(per_sec * 2.0);
             last_refill = Instant::now();
             if allowance < 1.0 || text.len() > self.config.max_client_frame {
-                let _ = control.send(Control::Close(close_code::POLICY, "too many or too large frames")).await;
+                let _ = control
+                    .send(Control::Close(close_code::POLICY, "too many or too large frames"))
+                    .await;
                 return;
             }
             allowance -= 1.0;

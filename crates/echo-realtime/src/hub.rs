@@ -26,9 +26,18 @@ pub type ConnId = u64;
 const RECENT_IDS: usize = 8192;
 
 pub(crate) enum Command {
-    Register { user: Uuid, frames: mpsc::Sender<(Position, Utf8Bytes)>, reply: oneshot::Sender<(ConnId, Option<Position>)> },
-    Activate { id: ConnId, memberships: Memberships },
-    Unregister { id: ConnId },
+    Register {
+        user: Uuid,
+        frames: mpsc::Sender<(Position, Utf8Bytes)>,
+        reply: oneshot::Sender<(ConnId, Option<Position>)>,
+    },
+    Activate {
+        id: ConnId,
+        memberships: Memberships,
+    },
+    Unregister {
+        id: ConnId,
+    },
 }
 
 pub struct Hub {
@@ -54,7 +63,14 @@ impl Hub {
         let state = State::new(newest, directory.clone(), connections.clone());
         let tail = bus.tail(newest);
         tokio::spawn(run(state, tail, command_rx, shutdown.clone()));
-        Ok(Arc::new(Hub { commands, bus, directory, config, shutdown, connections }))
+        Ok(Arc::new(Hub {
+            commands,
+            bus,
+            directory,
+            config,
+            shutdown,
+            connections,
+        }))
     }
 
     /// Connections currently open on this process.
@@ -133,7 +149,15 @@ impl State {
             Command::Register { user, frames, reply } => {
                 let id = self.next_id;
                 self.next_id += 1;
-                self.conns.insert(id, Conn { user, frames, memberships: Memberships::default(), pending: Some(Vec::new()) });
+                self.conns.insert(
+                    id,
+                    Conn {
+                        user,
+                        frames,
+                        memberships: Memberships::default(),
+                        pending: Some(Vec::new()),
+                    },
+                );
                 self.connections.store(self.conns.len(), Ordering::Relaxed);
                 metrics::gauge!("ws_connections").set(self.conns.len() as f64);
                 let _ = reply.send((id, self.last));
@@ -144,11 +168,14 @@ impl State {
     }
 
     fn activate(&mut self, id: ConnId, memberships: Memberships) {
-        let Some(conn) = self.conns.get_mut(&id) else { return };
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
         let user = conn.user;
         conn.memberships = memberships;
         let pending = conn.pending.take().unwrap_or_default();
-        self.user_workspaces.insert(user, conn.memberships.workspaces.clone());
+        self.user_workspaces
+            .insert(user, conn.memberships.workspaces.clone());
         let mut slow = false;
         for logged in pending {
             let (kind, payload) = (logged.envelope.kind.as_str(), &logged.envelope.payload);
@@ -158,8 +185,9 @@ impl State {
             }
             let audience = audience(kind, payload);
             let peers = &self.user_workspaces;
-            if conn.memberships.sees(user, &audience, |u| peers.get(&u).map(|s| s.iter().copied().collect()))
-                && conn.frames.try_send((logged.position, encode(&logged))).is_err()
+            if conn.memberships.sees(user, &audience, |u| {
+                peers.get(&u).map(|s| s.iter().copied().collect())
+            }) && conn.frames.try_send((logged.position, encode(&logged))).is_err()
             {
                 slow = true;
                 break;
@@ -184,7 +212,9 @@ impl State {
     }
 
     fn remove(&mut self, id: ConnId) {
-        let Some(conn) = self.conns.remove(&id) else { return };
+        let Some(conn) = self.conns.remove(&id) else {
+            return;
+        };
         unindex(&mut self.by_user, conn.user, id);
         for ws in &conn.memberships.workspaces {
             unindex(&mut self.by_workspace, *ws, id);
@@ -224,8 +254,12 @@ impl State {
         let change = membership_change(kind, payload);
         // Joins take effect before delivery, so the joiner receives their own join; leaves after.
         match &change {
-            Some(c @ (MembershipChange::JoinedChannel { .. } | MembershipChange::JoinedWorkspace { .. })) => self.apply(c),
-            Some(MembershipChange::NewPrivateChannel { channel, workspace }) => self.index_new_channel(*channel, *workspace).await,
+            Some(c @ (MembershipChange::JoinedChannel { .. } | MembershipChange::JoinedWorkspace { .. })) => {
+                self.apply(c)
+            }
+            Some(MembershipChange::NewPrivateChannel { channel, workspace }) => {
+                self.index_new_channel(*channel, *workspace).await
+            }
             _ => {}
         }
 
@@ -233,7 +267,14 @@ impl State {
         let recipients = self.recipients(&audience);
         if !recipients.is_empty() {
             let frame = encode(&logged);
-            let typist = (kind == "typing").then(|| payload.get("user_id").and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok())).flatten();
+            let typist = (kind == "typing")
+                .then(|| {
+                    payload
+                        .get("user_id")
+                        .and_then(|v| v.as_str())
+                        .and_then(|s| s.parse::<Uuid>().ok())
+                })
+                .flatten();
             let mut slow = Vec::new();
             for id in recipients {
                 let Some(conn) = self.conns.get(&id) else { continue };
@@ -252,13 +293,18 @@ impl State {
             }
         }
 
-        if let Some(c @ (MembershipChange::LeftChannel { .. } | MembershipChange::LeftWorkspace { .. })) = &change {
+        if let Some(c @ (MembershipChange::LeftChannel { .. } | MembershipChange::LeftWorkspace { .. })) =
+            &change
+        {
             self.apply(c);
         }
     }
 
     fn recipients(&self, audience: &Audience) -> Vec<ConnId> {
-        let ids = |set: Option<&HashSet<ConnId>>| set.map(|s| s.iter().copied().collect::<Vec<_>>()).unwrap_or_default();
+        let ids = |set: Option<&HashSet<ConnId>>| {
+            set.map(|s| s.iter().copied().collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
         match audience {
             Audience::Channel { channel, .. } => ids(self.by_channel.get(channel)),
             Audience::Workspace(ws) => ids(self.by_workspace.get(ws)),
@@ -294,12 +340,19 @@ impl State {
             }
             _ => {}
         }
-        let ids: Vec<ConnId> = self.by_user.get(&user).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        let ids: Vec<ConnId> = self
+            .by_user
+            .get(&user)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
         for id in ids {
             if let Some(conn) = self.conns.get_mut(&id) {
                 let before: Vec<Uuid> = conn.memberships.channels.keys().copied().collect();
                 conn.memberships.apply(user, change);
-                for ch in before.iter().filter(|ch| !conn.memberships.channels.contains_key(ch)) {
+                for ch in before
+                    .iter()
+                    .filter(|ch| !conn.memberships.channels.contains_key(ch))
+                {
                     unindex(&mut self.by_channel, *ch, id);
                 }
                 for ch in conn.memberships.channels.keys() {
@@ -309,7 +362,9 @@ impl State {
                     MembershipChange::JoinedWorkspace { workspace, .. } => {
                         self.by_workspace.entry(*workspace).or_default().insert(id);
                     }
-                    MembershipChange::LeftWorkspace { workspace, .. } => unindex(&mut self.by_workspace, *workspace, id),
+                    MembershipChange::LeftWorkspace { workspace, .. } => {
+                        unindex(&mut self.by_workspace, *workspace, id)
+                    }
                     _ => {}
                 }
             }
@@ -326,7 +381,11 @@ impl State {
             }
         };
         for user in members {
-            self.apply(&MembershipChange::JoinedChannel { user, channel, workspace });
+            self.apply(&MembershipChange::JoinedChannel {
+                user,
+                channel,
+                workspace,
+            });
         }
     }
 }

@@ -56,8 +56,14 @@ impl TestApp {
         let mut config = test_config(backend, data_dir.path()).await;
         adjust(&mut config);
         let shutdown = CancellationToken::new();
-        let system = Arc::new(System::build(&config, shutdown.clone()).await.expect("Echo starts"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+        let system = Arc::new(
+            System::build(&config, shutdown.clone())
+                .await
+                .expect("Echo starts"),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a port");
         let base_url = format!("http://{}", listener.local_addr().expect("local address"));
         tokio::spawn(system::serve(listener, system.router.clone(), shutdown.clone()));
         TestApp {
@@ -78,8 +84,14 @@ impl TestApp {
         self.shutdown.cancel();
         self.system.close().await;
         let shutdown = CancellationToken::new();
-        let system = Arc::new(System::build(&self.config, shutdown.clone()).await.expect("Echo restarts"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+        let system = Arc::new(
+            System::build(&self.config, shutdown.clone())
+                .await
+                .expect("Echo restarts"),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a port");
         self.base_url = format!("http://{}", listener.local_addr().expect("local address"));
         tokio::spawn(system::serve(listener, system.router.clone(), shutdown.clone()));
         self.bus = system.bus.clone();
@@ -92,7 +104,13 @@ impl TestApp {
     }
 
     /// Sends a request and returns the status and the JSON body (`Null` when there is none).
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.http.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -103,7 +121,11 @@ impl TestApp {
         let response = request.send().await.expect("request reaches Echo");
         let status = response.status();
         let bytes = response.bytes().await.expect("response body");
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())) };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
         (status, value)
     }
 
@@ -112,15 +134,18 @@ impl TestApp {
     }
 
     pub async fn post(&self, user: &TestUser, path: &str, body: Value) -> (StatusCode, Value) {
-        self.request(Method::POST, path, Some(&user.token), Some(body)).await
+        self.request(Method::POST, path, Some(&user.token), Some(body))
+            .await
     }
 
     pub async fn put(&self, user: &TestUser, path: &str, body: Value) -> (StatusCode, Value) {
-        self.request(Method::PUT, path, Some(&user.token), Some(body)).await
+        self.request(Method::PUT, path, Some(&user.token), Some(body))
+            .await
     }
 
     pub async fn patch(&self, user: &TestUser, path: &str, body: Value) -> (StatusCode, Value) {
-        self.request(Method::PATCH, path, Some(&user.token), Some(body)).await
+        self.request(Method::PATCH, path, Some(&user.token), Some(body))
+            .await
     }
 
     pub async fn delete(&self, user: &TestUser, path: &str) -> (StatusCode, Value) {
@@ -129,7 +154,11 @@ impl TestApp {
 
     /// Registers a fresh user with a unique email.
     pub async fn register(&self, display_name: &str) -> TestUser {
-        let email = format!("{}-{}@example.test", display_name.to_lowercase().replace(' ', "."), Uuid::new_v4().simple());
+        let email = format!(
+            "{}-{}@example.test",
+            display_name.to_lowercase().replace(' ', "."),
+            Uuid::new_v4().simple()
+        );
         let (status, body) = self
             .request(
                 Method::POST,
@@ -140,7 +169,10 @@ impl TestApp {
             .await;
         assert_eq!(status, StatusCode::CREATED, "register {display_name}: {body}");
         TestUser {
-            id: body["user"]["id"].as_str().and_then(|s| s.parse().ok()).expect("user id"),
+            id: body["user"]["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("user id"),
             token: body["access_token"].as_str().expect("access token").to_owned(),
             refresh_token: body["refresh_token"].as_str().expect("refresh token").to_owned(),
             email,
@@ -157,14 +189,23 @@ impl Drop for TestApp {
 }
 
 async fn test_config(backend: Backend, data_dir: &std::path::Path) -> EchoConfig {
-    let mut config = EchoConfig { data_dir: data_dir.to_path_buf(), ..EchoConfig::default() };
+    let mut config = EchoConfig {
+        data_dir: data_dir.to_path_buf(),
+        ..EchoConfig::default()
+    };
     config.derive_from_data_dir(|_| false);
     config.gateway.web_dir = None;
     // Real Argon2id, at a cost that keeps hundreds of test logins quick.
-    config.users.argon2 = user_service::config::Argon2Settings { memory_kib: 1024, iterations: 1, parallelism: 1 };
+    config.users.argon2 = user_service::config::Argon2Settings {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
     if backend == Backend::Postgres {
         let names = ["users", "messages", "ai"].map(postgres::fresh_name);
-        postgres::create(&names.iter().map(String::as_str).collect::<Vec<_>>()).await.expect("PostgreSQL test databases");
+        postgres::create(&names.iter().map(String::as_str).collect::<Vec<_>>())
+            .await
+            .expect("PostgreSQL test databases");
         let url = |name: &str| format!("{}/{name}", postgres::SERVER);
         config.users.database_url = url(&names[0]);
         config.messages.database_url = url(&names[1]);

@@ -21,15 +21,25 @@ pub struct WsClient {
 impl WsClient {
     /// Connects as `user`, resuming after `cursor` when given.
     pub async fn connect(app: &TestApp, user: &TestUser, cursor: Option<&str>) -> anyhow::Result<WsClient> {
-        let (status, body) = app.request(Method::POST, "/api/v1/realtime/tickets", Some(&user.token), None).await;
+        let (status, body) = app
+            .request(Method::POST, "/api/v1/realtime/tickets", Some(&user.token), None)
+            .await;
         anyhow::ensure!(status.is_success(), "ticket: {status} {body}");
-        let ticket = body["ticket"].as_str().ok_or_else(|| anyhow::anyhow!("no ticket in {body}"))?;
-        let mut url = format!("{}/api/v1/realtime?ticket={ticket}", app.base_url.replacen("http", "ws", 1));
+        let ticket = body["ticket"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("no ticket in {body}"))?;
+        let mut url = format!(
+            "{}/api/v1/realtime?ticket={ticket}",
+            app.base_url.replacen("http", "ws", 1)
+        );
         if let Some(cursor) = cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
         let (socket, _) = tokio_tungstenite::connect_async(url).await?;
-        Ok(WsClient { socket, cursor: cursor.map(str::to_owned) })
+        Ok(WsClient {
+            socket,
+            cursor: cursor.map(str::to_owned),
+        })
     }
 
     /// The next JSON frame, or an error after `timeout`. Records its cursor.

@@ -47,8 +47,14 @@ fn parse_name(name: &str) -> Result<String, String> {
     let valid = !name.is_empty()
         && name.len() <= 40
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if valid { Ok(name.to_owned()) } else { Err("use 1-40 lowercase letters, digits and _, starting with a letter".into()) }
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err("use 1-40 lowercase letters, digits and _, starting with a letter".into())
+    }
 }
 
 const SERVICES: [&str; 3] = ["users", "messages", "ai"];
@@ -76,10 +82,18 @@ pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
 
     let gateway_ports = gateway_ports(args.port, args.gateways)?;
     let users_port = free_port()?;
-    let message_ports = (0..args.messages).map(|_| free_port()).collect::<anyhow::Result<Vec<_>>>()?;
+    let message_ports = (0..args.messages)
+        .map(|_| free_port())
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let ai_port = free_port()?;
     let url = |port: u16| format!("http://127.0.0.1:{port}");
-    let quoted = |ports: &[u16]| ports.iter().map(|p| format!("\"{}\"", url(*p))).collect::<Vec<_>>().join(", ");
+    let quoted = |ports: &[u16]| {
+        ports
+            .iter()
+            .map(|p| format!("\"{}\"", url(*p)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let database = |name: &str| format!("{}/{name}", args.postgres.trim_end_matches('/'));
     let config_file = dir.join("cluster.toml");
     std::fs::write(
@@ -110,9 +124,19 @@ pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
 
     // Services before the gateways that route to them; users first, whose keys the others fetch.
     let mut plan = vec![("users".to_owned(), "users", users_port)];
-    plan.extend(message_ports.iter().enumerate().map(|(i, p)| (format!("messages#{}", i + 1), "messages", *p)));
+    plan.extend(
+        message_ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("messages#{}", i + 1), "messages", *p)),
+    );
     plan.push(("ai".to_owned(), "ai", ai_port));
-    plan.extend(gateway_ports.iter().enumerate().map(|(i, p)| (format!("gateway#{}", i + 1), "gateway", *p)));
+    plan.extend(
+        gateway_ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("gateway#{}", i + 1), "gateway", *p)),
+    );
 
     let mut members: Vec<Member> = Vec::new();
     let started = Instant::now();
@@ -120,7 +144,16 @@ pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
         for (label, service, port) in plan {
             println!("starting {label} on {}", url(port));
             let child = spawn(service, port, &config_file, &dir)?;
-            members.push(Member { label, service, port, url: url(port), child, started: Instant::now(), last_pause: None, down: None });
+            members.push(Member {
+                label,
+                service,
+                port,
+                url: url(port),
+                child,
+                started: Instant::now(),
+                last_pause: None,
+                down: None,
+            });
             if service == "users" {
                 wait_ready(members.last_mut().context("no member")?).await?;
             }
@@ -133,13 +166,35 @@ pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
     .await;
 
     if outcome.is_ok() {
-        println!("Echo cluster \"{}\" is ready in {:.1} s:", args.name, started.elapsed().as_secs_f64());
+        println!(
+            "Echo cluster \"{}\" is ready in {:.1} s:",
+            args.name,
+            started.elapsed().as_secs_f64()
+        );
         for member in &members {
-            println!("  {:<12} {:<24} pid {}", member.label, member.url, member.child.id().unwrap_or(0));
+            println!(
+                "  {:<12} {:<24} pid {}",
+                member.label,
+                member.url,
+                member.child.id().unwrap_or(0)
+            );
         }
-        println!("  {:<12} {:<24} files in {}", "s3 (s3s-fs)", s3.url, dir.join("s3").display());
-        println!("  databases    {} on {}", databases.join(", "), echo_db::redact(&args.postgres));
-        println!("  event bus    Redis streams {}:* on {}", args.name, echo_db::redact(&args.redis));
+        println!(
+            "  {:<12} {:<24} files in {}",
+            "s3 (s3s-fs)",
+            s3.url,
+            dir.join("s3").display()
+        );
+        println!(
+            "  databases    {} on {}",
+            databases.join(", "),
+            echo_db::redact(&args.postgres)
+        );
+        println!(
+            "  event bus    Redis streams {}:* on {}",
+            args.name,
+            echo_db::redact(&args.redis)
+        );
         println!("Open {}; Ctrl-C stops everything.", url(gateway_ports[0]));
         outcome = supervise(&mut members, &config_file, &dir).await;
     }
@@ -156,7 +211,9 @@ fn gateway_ports(first: u16, count: u16) -> anyhow::Result<Vec<u16>> {
     if first == 0 {
         return (0..count).map(|_| free_port()).collect();
     }
-    (0..count).map(|i| first.checked_add(i).context("gateway ports run past 65535")).collect()
+    (0..count)
+        .map(|i| first.checked_add(i).context("gateway ports run past 65535"))
+        .collect()
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -188,7 +245,11 @@ async fn wait_ready(member: &mut Member) -> anyhow::Result<()> {
         {
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "{} was not ready within 60 s", member.label);
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{} was not ready within 60 s",
+            member.label
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -220,25 +281,33 @@ fn restart_if_down(member: &mut Member, config: &Path, dir: &Path) {
                 let pause = if member.started.elapsed() > Duration::from_secs(60) {
                     FIRST_PAUSE
                 } else {
-                    member.last_pause.map_or(FIRST_PAUSE, |p| (p * 2).min(Duration::from_secs(10)))
+                    member
+                        .last_pause
+                        .map_or(FIRST_PAUSE, |p| (p * 2).min(Duration::from_secs(10)))
                 };
-                eprintln!("{} exited ({status}); starting it again in {:.1} s", member.label, pause.as_secs_f64());
+                eprintln!(
+                    "{} exited ({status}); starting it again in {:.1} s",
+                    member.label,
+                    pause.as_secs_f64()
+                );
                 member.down = Some((Instant::now(), pause));
             }
         }
-        Some((since, pause)) if since.elapsed() >= pause => match spawn(member.service, member.port, config, dir) {
-            Ok(child) => {
-                eprintln!("{} started again (pid {})", member.label, child.id().unwrap_or(0));
-                member.child = child;
-                member.started = Instant::now();
-                member.last_pause = Some(pause);
-                member.down = None;
+        Some((since, pause)) if since.elapsed() >= pause => {
+            match spawn(member.service, member.port, config, dir) {
+                Ok(child) => {
+                    eprintln!("{} started again (pid {})", member.label, child.id().unwrap_or(0));
+                    member.child = child;
+                    member.started = Instant::now();
+                    member.last_pause = Some(pause);
+                    member.down = None;
+                }
+                Err(e) => {
+                    eprintln!("{} could not be started again: {e:#}", member.label);
+                    member.down = Some((Instant::now(), (pause * 2).min(Duration::from_secs(10))));
+                }
             }
-            Err(e) => {
-                eprintln!("{} could not be started again: {e:#}", member.label);
-                member.down = Some((Instant::now(), (pause * 2).min(Duration::from_secs(10))));
-            }
-        },
+        }
         Some(_) => {}
     }
 }
@@ -247,11 +316,15 @@ fn restart_if_down(member: &mut Member, config: &Path, dir: &Path) {
 async fn stop(members: &mut [Member]) {
     for member in members.iter().rev() {
         if let Some(pid) = member.child.id().and_then(|p| i32::try_from(p).ok()) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
         }
     }
     for member in members.iter_mut() {
-        if tokio::time::timeout(Duration::from_secs(10), member.child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), member.child.wait())
+            .await
+            .is_err()
+        {
             let _ = member.child.kill().await;
         }
     }
@@ -284,7 +357,10 @@ async fn drop_everything(args: &ClusterArgs, databases: &[String]) {
     if let Ok(mut conn) = PgConnection::connect(&admin).await {
         for name in databases {
             let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut conn).await {
+            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut conn)
+                .await
+            {
                 eprintln!("cannot drop database {name}: {e}");
             }
         }
@@ -326,7 +402,8 @@ mod local_s3 {
             rand::rng().fill_bytes(&mut bytes);
             bytes.iter().map(|b| format!("{b:02x}")).collect()
         };
-        let fs = s3s_fs::FileSystem::new(root).map_err(|e| anyhow::anyhow!("opening the S3 directory: {e:?}"))?;
+        let fs =
+            s3s_fs::FileSystem::new(root).map_err(|e| anyhow::anyhow!("opening the S3 directory: {e:?}"))?;
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(access_key.as_str(), secret_key.as_str()));
         let service = builder.build();
@@ -335,12 +412,18 @@ mod local_s3 {
         tokio::spawn(async move {
             let http = Builder::new(TokioExecutor::new());
             while let Ok((socket, _)) = listener.accept().await {
-                let connection = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+                let connection = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
                 tokio::spawn(async move {
                     let _ = connection.await;
                 });
             }
         });
-        Ok(LocalS3 { url, access_key, secret_key })
+        Ok(LocalS3 {
+            url,
+            access_key,
+            secret_key,
+        })
     }
 }

@@ -53,7 +53,12 @@ pub async fn run(config: &EchoConfig, command: EventsCommand) -> anyhow::Result<
             let groups = admin::groups(bus.as_ref()).await?;
             println!("{:<28} {:<24} {:>8}", "GROUP", "LAST DELIVERED", "PENDING");
             for g in groups {
-                println!("{:<28} {:<24} {:>8}", g.name, g.last_delivered.to_string(), g.pending);
+                println!(
+                    "{:<28} {:<24} {:>8}",
+                    g.name,
+                    g.last_delivered.to_string(),
+                    g.pending
+                );
             }
         }
         EventsCommand::Dlq(DlqCommand::List { group, limit }) => {
@@ -63,15 +68,24 @@ pub async fn run(config: &EchoConfig, command: EventsCommand) -> anyhow::Result<
             }
             for l in letters {
                 let kind = l.envelope.as_ref().map_or("(undecodable)", |e| e.kind.as_str());
-                println!("{}  group={} position={} type={} attempts={} reason={}", l.id, l.group, l.position, kind, l.attempts, l.reason);
+                println!(
+                    "{}  group={} position={} type={} attempts={} reason={}",
+                    l.id, l.group, l.position, kind, l.attempts, l.reason
+                );
             }
         }
         EventsCommand::Dlq(DlqCommand::Retry { ids, all, group }) => {
             anyhow::ensure!(all || !ids.is_empty(), "name dead-letter ids, or pass --all");
-            let reports =
-                if all { admin::dlq_retry_all(bus.as_ref(), group.as_deref()).await? } else { admin::dlq_retry(bus.as_ref(), &ids).await? };
+            let reports = if all {
+                admin::dlq_retry_all(bus.as_ref(), group.as_deref()).await?
+            } else {
+                admin::dlq_retry(bus.as_ref(), &ids).await?
+            };
             for r in &reports {
-                println!("{} -> group {} at {}: {:?}", r.dead_letter, r.group, r.position, r.outcome);
+                println!(
+                    "{} -> group {} at {}: {:?}",
+                    r.dead_letter, r.group, r.position, r.outcome
+                );
             }
             println!("{} dead letter(s) re-driven", reports.len());
         }

@@ -23,12 +23,28 @@ async fn team(topo: &Topology) -> (User, User, String) {
     let client = Client::new(&topo.gateway_url);
     let alice = client.register("Alice").await;
     let bob = client.register("Bob").await;
-    let ws = client.post(&alice, "/api/v1/workspaces", json!({"name": "Acme"})).await;
+    let ws = client
+        .post(&alice, "/api/v1/workspaces", json!({"name": "Acme"}))
+        .await;
     let ws_id = ws["id"].as_str().unwrap().to_owned();
-    let invite = client.post(&alice, &format!("/api/v1/workspaces/{ws_id}/invites"), json!({})).await;
-    client.post(&bob, &format!("/api/v1/invites/{}/accept", invite["code"].as_str().unwrap()), json!({})).await;
-    let channels = client.get(&alice, &format!("/api/v1/workspaces/{ws_id}/channels")).await;
-    (alice, bob, channels["channels"][0]["id"].as_str().unwrap().to_owned())
+    let invite = client
+        .post(&alice, &format!("/api/v1/workspaces/{ws_id}/invites"), json!({}))
+        .await;
+    client
+        .post(
+            &bob,
+            &format!("/api/v1/invites/{}/accept", invite["code"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    let channels = client
+        .get(&alice, &format!("/api/v1/workspaces/{ws_id}/channels"))
+        .await;
+    (
+        alice,
+        bob,
+        channels["channels"][0]["id"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// Every message id in the channel's history (newest first, paged).
@@ -36,7 +52,12 @@ async fn history(client: &Client, user: &User, channel: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut before = String::new();
     loop {
-        let page = client.get(user, &format!("/api/v1/channels/{channel}/messages?limit=200{before}")).await;
+        let page = client
+            .get(
+                user,
+                &format!("/api/v1/channels/{channel}/messages?limit=200{before}"),
+            )
+            .await;
         let messages = page["messages"].as_array().unwrap().clone();
         let Some(last) = messages.last() else { break };
         before = format!("&before={}", last["id"].as_str().unwrap());
@@ -50,11 +71,22 @@ async fn history(client: &Client, user: &User, channel: &str) -> Vec<Value> {
 
 /// Reads `message.created` frames until every id in `expected` arrived, reconnecting through the
 /// gateway with the last cursor whenever the socket drops; fails on a duplicate.
-async fn receive_all(topo: &Topology, user: &User, mut socket: Socket, mut cursor: Option<String>, expected: &HashSet<String>) -> Vec<String> {
+async fn receive_all(
+    topo: &Topology,
+    user: &User,
+    mut socket: Socket,
+    mut cursor: Option<String>,
+    expected: &HashSet<String>,
+) -> Vec<String> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     let mut got: Vec<String> = Vec::new();
     while !expected.iter().all(|id| got.contains(id)) {
-        assert!(tokio::time::Instant::now() < deadline, "only {} of {} arrived", got.iter().filter(|id| expected.contains(*id)).count(), expected.len());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {} arrived",
+            got.iter().filter(|id| expected.contains(*id)).count(),
+            expected.len()
+        );
         match socket.try_next(WAIT).await {
             Ok(frame) => {
                 if let Some(c) = frame["cursor"].as_str() {
@@ -97,7 +129,13 @@ async fn a_replica_killed_under_load_loses_no_acknowledged_message_and_its_clien
             let (client, alice) = (Client::new(&base), User { token });
             let mut acknowledged = Vec::new();
             for i in 0..120 {
-                let sent = client.try_post(&alice, &format!("/api/v1/channels/{general}/messages"), json!({"text": format!("load {i}")})).await;
+                let sent = client
+                    .try_post(
+                        &alice,
+                        &format!("/api/v1/channels/{general}/messages"),
+                        json!({"text": format!("load {i}")}),
+                    )
+                    .await;
                 if let Ok((StatusCode::CREATED, body)) = sent {
                     acknowledged.push(body["id"].as_str().unwrap().to_owned());
                 }
@@ -109,15 +147,26 @@ async fn a_replica_killed_under_load_loses_no_acknowledged_message_and_its_clien
     tokio::time::sleep(Duration::from_millis(600)).await;
     topo.kill("messages#1");
     let acknowledged = writer.await.unwrap();
-    assert!(acknowledged.len() >= 100, "the surviving replica took the load: {} of 120 acknowledged", acknowledged.len());
+    assert!(
+        acknowledged.len() >= 100,
+        "the surviving replica took the load: {} of 120 acknowledged",
+        acknowledged.len()
+    );
 
-    let stored: HashSet<String> = history(&gateway, &alice, &general).await.iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    let stored: HashSet<String> = history(&gateway, &alice, &general)
+        .await
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
     let missing: Vec<&String> = acknowledged.iter().filter(|id| !stored.contains(*id)).collect();
     assert!(missing.is_empty(), "acknowledged but not stored: {missing:?}");
 
     let expected: HashSet<String> = acknowledged.into_iter().collect();
     let received = receive_all(&topo, &bob, socket, cursor, &expected).await;
-    assert!(received.iter().all(|id| stored.contains(id)), "only stored messages are delivered");
+    assert!(
+        received.iter().all(|id| stored.contains(id)),
+        "only stored messages are delivered"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,14 +190,24 @@ async fn every_service_killed_in_turn_under_load_loses_nothing_and_delivers_each
                 let body = json!({"text": format!("faultload {i}"), "client_msg_id": format!("fault-{i}")});
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
                 loop {
-                    match client.try_post(&alice, &format!("/api/v1/channels/{general}/messages"), body.clone()).await {
+                    match client
+                        .try_post(
+                            &alice,
+                            &format!("/api/v1/channels/{general}/messages"),
+                            body.clone(),
+                        )
+                        .await
+                    {
                         Ok((StatusCode::CREATED | StatusCode::OK, message)) => {
                             acknowledged.push(message["id"].as_str().unwrap().to_owned());
                             break;
                         }
                         _ => {
                             retries += 1;
-                            assert!(tokio::time::Instant::now() < deadline, "message {i} was never acknowledged");
+                            assert!(
+                                tokio::time::Instant::now() < deadline,
+                                "message {i} was never acknowledged"
+                            );
                             tokio::time::sleep(Duration::from_millis(100)).await;
                         }
                     }
@@ -166,10 +225,17 @@ async fn every_service_killed_in_turn_under_load_loses_nothing_and_delivers_each
     let (acknowledged, retries) = writer.await.unwrap();
 
     // Stored once each.
-    let stored: Vec<String> = history(&gateway, &alice, &general).await.iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    let stored: Vec<String> = history(&gateway, &alice, &general)
+        .await
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
     let unique: HashSet<String> = acknowledged.iter().cloned().collect();
     assert_eq!(unique.len(), total, "one message per client_msg_id");
-    assert!(unique.iter().all(|id| stored.contains(id)), "every acknowledged message is stored");
+    assert!(
+        unique.iter().all(|id| stored.contains(id)),
+        "every acknowledged message is stored"
+    );
     assert_eq!(stored.len(), total, "and nothing else, nothing twice");
     // Delivered once each to a receiver that reconnects with its cursor.
     let received = receive_all(&topo, &bob, socket, cursor, &unique).await;
@@ -183,10 +249,16 @@ async fn every_service_killed_in_turn_under_load_loses_nothing_and_delivers_each
         if unique.iter().all(|id| found.contains(id)) {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{} of {total} found by search", found.len());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {total} found by search",
+            found.len()
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    println!("killed {killed:?} under load: {total} messages acknowledged after {retries} retried posts; stored, delivered and found once each, lost 0");
+    println!(
+        "killed {killed:?} under load: {total} messages acknowledged after {retries} retried posts; stored, delivered and found once each, lost 0"
+    );
 }
 
 /// Every message id search returns for `q` in a workspace (paged).
@@ -194,8 +266,19 @@ async fn search_all(client: &Client, user: &User, ws: &str, q: &str) -> HashSet<
     let mut found = HashSet::new();
     let mut cursor = String::new();
     loop {
-        let page = client.get(user, &format!("/api/v1/workspaces/{ws}/search?q={q}&limit=100{cursor}")).await;
-        found.extend(page["results"].as_array().unwrap().iter().map(|r| r["message"]["id"].as_str().unwrap().to_owned()));
+        let page = client
+            .get(
+                user,
+                &format!("/api/v1/workspaces/{ws}/search?q={q}&limit=100{cursor}"),
+            )
+            .await;
+        found.extend(
+            page["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["message"]["id"].as_str().unwrap().to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(next) if page["has_more"] == true => cursor = format!("&before={next}"),
             _ => return found,
@@ -213,14 +296,29 @@ struct PrivateRedis {
 impl PrivateRedis {
     fn start() -> PrivateRedis {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Self::spawn(port, dir.path());
         PrivateRedis { port, dir, child }
     }
 
     fn spawn(port: u16, dir: &Path) -> Child {
         let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
             .arg("--dir")
             .arg(dir)
             .stdout(Stdio::null())
@@ -286,7 +384,11 @@ async fn redis_killed_and_restarted_the_bus_catches_up_and_nothing_acknowledged_
     let received = receive_all(&topo, &bob, socket, cursor, &expected).await;
     assert_eq!(received.iter().filter(|id| expected.contains(*id)).count(), 10);
     let stored = history(&gateway, &alice, &general).await;
-    assert!(acknowledged.iter().all(|id| stored.contains(&Value::String(id.clone()))));
+    assert!(
+        acknowledged
+            .iter()
+            .all(|id| stored.contains(&Value::String(id.clone())))
+    );
 }
 
 /// A PostgreSQL server of the test's own, in a temporary directory.
@@ -306,10 +408,21 @@ impl PrivatePostgres {
         let dir = tempfile::tempdir().unwrap();
         // PostgreSQL refuses to run as root; the cluster belongs to the postgres account then.
         if nix::unistd::geteuid().is_root() {
-            let postgres = nix::unistd::User::from_name("postgres").unwrap().expect("a postgres account");
-            std::os::unix::fs::chown(dir.path(), Some(postgres.uid.as_raw()), Some(postgres.gid.as_raw())).unwrap();
+            let postgres = nix::unistd::User::from_name("postgres")
+                .unwrap()
+                .expect("a postgres account");
+            std::os::unix::fs::chown(
+                dir.path(),
+                Some(postgres.uid.as_raw()),
+                Some(postgres.gid.as_raw()),
+            )
+            .unwrap();
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let server = PrivatePostgres { port, dir, bin };
         server.run("initdb", &["-A", "trust", "-U", "postgres", "--no-sync"]);
         server.up();
@@ -322,7 +435,11 @@ impl PrivatePostgres {
 
     fn run(&self, tool: &str, args: &[&str]) {
         let output = self.try_run(tool, args);
-        assert!(output.status.success(), "{tool}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     fn try_run(&self, tool: &str, args: &[&str]) -> std::process::Output {
@@ -338,9 +455,16 @@ impl PrivatePostgres {
     }
 
     fn up(&self) {
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
         let log = self.dir.path().join("log");
-        self.run("pg_ctl", &["-w", "-o", &options, "-l", log.to_str().unwrap(), "start"]);
+        self.run(
+            "pg_ctl",
+            &["-w", "-o", &options, "-l", log.to_str().unwrap(), "start"],
+        );
     }
 
     fn down(&self) {
@@ -372,11 +496,19 @@ async fn postgres_stopped_and_started_services_answer_503_then_recover_without_a
     postgres.down();
     let (status, body) = post("during the outage").await.unwrap();
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert!(body["error"]["code"].is_string(), "the contract's error body: {body}");
-    let ready = reqwest::get(format!("{}/readyz", topo.messages_urls[0])).await.unwrap();
+    assert!(
+        body["error"]["code"].is_string(),
+        "the contract's error body: {body}"
+    );
+    let ready = reqwest::get(format!("{}/readyz", topo.messages_urls[0]))
+        .await
+        .unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let report: Value = ready.json().await.unwrap();
-    assert_eq!(report["checks"]["messages_db"]["status"], "down", "readyz names the failing dependency: {report}");
+    assert_eq!(
+        report["checks"]["messages_db"]["status"], "down",
+        "readyz names the failing dependency: {report}"
+    );
     assert_eq!(report["checks"]["bus"]["status"], "up", "{report}");
 
     postgres.up();
@@ -385,11 +517,16 @@ async fn postgres_stopped_and_started_services_answer_503_then_recover_without_a
         if let Ok((StatusCode::CREATED, body)) = post("after the outage").await {
             break body;
         }
-        assert!(tokio::time::Instant::now() < deadline, "message-service did not recover");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "message-service did not recover"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     let stored = history(&gateway, &alice, &general).await;
     assert!(stored.contains(&before.1["id"]) && stored.contains(&after["id"]));
-    let ready = reqwest::get(format!("{}/readyz", topo.messages_urls[0])).await.unwrap();
+    let ready = reqwest::get(format!("{}/readyz", topo.messages_urls[0]))
+        .await
+        .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
 }

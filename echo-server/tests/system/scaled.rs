@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use crate::topology::{self as topo, Topology};
 use reqwest::StatusCode;
 use serde_json::json;
-use crate::topology::{self as topo, Topology};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -25,7 +25,12 @@ async fn the_auth_flow_works_across_separate_processes() {
     let session: serde_json::Value = register.json().await.unwrap();
     let token = session["access_token"].as_str().unwrap();
 
-    let me = http.get(format!("{gw}/api/v1/users/me")).bearer_auth(token).send().await.unwrap();
+    let me = http
+        .get(format!("{gw}/api/v1/users/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), StatusCode::OK);
 
     let login = http
@@ -39,12 +44,30 @@ async fn the_auth_flow_works_across_separate_processes() {
     let refresh = |rt: serde_json::Value| {
         let http = http.clone();
         let url = format!("{gw}/api/v1/auth/refresh");
-        async move { http.post(url).json(&json!({"refresh_token": rt})).send().await.unwrap() }
+        async move {
+            http.post(url)
+                .json(&json!({"refresh_token": rt}))
+                .send()
+                .await
+                .unwrap()
+        }
     };
-    let rotated: serde_json::Value = refresh(session["refresh_token"].clone()).await.json().await.unwrap();
+    let rotated: serde_json::Value = refresh(session["refresh_token"].clone())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(rotated["access_token"].is_string());
-    assert_eq!(refresh(session["refresh_token"].clone()).await.status(), StatusCode::UNAUTHORIZED, "reuse is detected");
-    assert_eq!(refresh(rotated["refresh_token"].clone()).await.status(), StatusCode::UNAUTHORIZED, "and kills the session");
+    assert_eq!(
+        refresh(session["refresh_token"].clone()).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "reuse is detected"
+    );
+    assert_eq!(
+        refresh(rotated["refresh_token"].clone()).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "and kills the session"
+    );
 
     // A logout is honoured at once by every process: the gateway and message-service both refuse.
     let fresh: serde_json::Value = http
@@ -57,19 +80,57 @@ async fn the_auth_flow_works_across_separate_processes() {
         .await
         .unwrap();
     let fresh_token = fresh["access_token"].as_str().unwrap();
-    let ok = http.get(format!("{}/api/v1/workspaces", topo.messages_urls[0])).bearer_auth(fresh_token).send().await.unwrap();
-    assert_eq!(ok.status(), StatusCode::OK, "message-service verifies tokens itself");
-    let logout = http.post(format!("{gw}/api/v1/auth/logout")).bearer_auth(fresh_token).send().await.unwrap();
+    let ok = http
+        .get(format!("{}/api/v1/workspaces", topo.messages_urls[0]))
+        .bearer_auth(fresh_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.status(),
+        StatusCode::OK,
+        "message-service verifies tokens itself"
+    );
+    let logout = http
+        .post(format!("{gw}/api/v1/auth/logout"))
+        .bearer_auth(fresh_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    let via_gateway = http.get(format!("{gw}/api/v1/users/me")).bearer_auth(fresh_token).send().await.unwrap();
+    let via_gateway = http
+        .get(format!("{gw}/api/v1/users/me"))
+        .bearer_auth(fresh_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(via_gateway.status(), StatusCode::UNAUTHORIZED);
-    let direct = http.get(format!("{}/api/v1/workspaces", topo.messages_urls[0])).bearer_auth(fresh_token).send().await.unwrap();
+    let direct = http
+        .get(format!("{}/api/v1/workspaces", topo.messages_urls[0]))
+        .bearer_auth(fresh_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(direct.status(), StatusCode::UNAUTHORIZED);
 
     // The gateway in front of remote replicas documents every service's routes.
-    let doc: serde_json::Value = http.get(format!("{gw}/api/openapi.json")).send().await.unwrap().json().await.unwrap();
-    for path in ["/api/v1/auth/login", "/api/v1/channels/{ch}/messages", "/api/v1/files", "/api/v1/workspaces/{ws}/search",
-        "/api/v1/realtime/tickets", "/api/v1/notifications", "/api/v1/ai/search"] {
+    let doc: serde_json::Value = http
+        .get(format!("{gw}/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/channels/{ch}/messages",
+        "/api/v1/files",
+        "/api/v1/workspaces/{ws}/search",
+        "/api/v1/realtime/tickets",
+        "/api/v1/notifications",
+        "/api/v1/ai/search",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
 }
@@ -80,18 +141,36 @@ async fn a_client_on_one_replica_receives_what_is_posted_on_another_and_resumes_
     let client = topo::Client::new(&topo.gateway_url);
     let alice = client.register("Alice").await;
     let bob = client.register("Bob").await;
-    let ws = client.post(&alice, "/api/v1/workspaces", json!({"name": "Acme"})).await;
+    let ws = client
+        .post(&alice, "/api/v1/workspaces", json!({"name": "Acme"}))
+        .await;
     let ws_id = ws["id"].as_str().unwrap().to_owned();
-    let invite = client.post(&alice, &format!("/api/v1/workspaces/{ws_id}/invites"), json!({})).await;
-    client.post(&bob, &format!("/api/v1/invites/{}/accept", invite["code"].as_str().unwrap()), json!({})).await;
-    let channels = client.get(&alice, &format!("/api/v1/workspaces/{ws_id}/channels")).await;
+    let invite = client
+        .post(&alice, &format!("/api/v1/workspaces/{ws_id}/invites"), json!({}))
+        .await;
+    client
+        .post(
+            &bob,
+            &format!("/api/v1/invites/{}/accept", invite["code"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    let channels = client
+        .get(&alice, &format!("/api/v1/workspaces/{ws_id}/channels"))
+        .await;
     let general = channels["channels"][0]["id"].as_str().unwrap().to_owned();
 
     // Bob listens on replica 0; Alice posts on replica 1.
     let mut socket = topo::Socket::connect(&topo.messages_urls[0], &bob, None).await;
     assert_eq!(socket.next(WAIT).await["type"], "hello");
     let direct = topo::Client::new(&topo.messages_urls[1]);
-    let first = direct.post(&alice, &format!("/api/v1/channels/{general}/messages"), json!({"text": "across replicas"})).await;
+    let first = direct
+        .post(
+            &alice,
+            &format!("/api/v1/channels/{general}/messages"),
+            json!({"text": "across replicas"}),
+        )
+        .await;
     let frame = socket.next_of("message.created", WAIT).await;
     assert_eq!(frame["data"]["message"]["id"], first["id"]);
     let cursor = frame["cursor"].as_str().unwrap().to_owned();
@@ -101,7 +180,15 @@ async fn a_client_on_one_replica_receives_what_is_posted_on_another_and_resumes_
     let mut sent = Vec::new();
     for i in 0..6 {
         let via = topo::Client::new(&topo.messages_urls[i % 2]);
-        sent.push(via.post(&alice, &format!("/api/v1/channels/{general}/messages"), json!({"text": format!("m{i}")})).await["id"].clone());
+        sent.push(
+            via.post(
+                &alice,
+                &format!("/api/v1/channels/{general}/messages"),
+                json!({"text": format!("m{i}")}),
+            )
+            .await["id"]
+                .clone(),
+        );
     }
     let mut socket = topo::Socket::connect(&topo.gateway_url, &bob, Some(&cursor)).await;
     assert_eq!(socket.next(WAIT).await["data"]["resumed"], true);
@@ -111,4 +198,3 @@ async fn a_client_on_one_replica_receives_what_is_posted_on_another_and_resumes_
     }
     assert_eq!(got, sent);
 }
-

@@ -23,7 +23,8 @@ impl Drop for Topology {
     fn drop(&mut self) {
         // SIGTERM lets the cluster stop its children and drop its databases.
         if let Ok(pid) = i32::try_from(self.cluster.id()) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
         }
         let _ = self.cluster.wait();
     }
@@ -32,15 +33,38 @@ impl Drop for Topology {
 impl Topology {
     /// On the PostgreSQL and Redis of this machine.
     pub async fn start(message_replicas: usize) -> Topology {
-        Self::start_on(message_replicas, "postgres://postgres@127.0.0.1:5432", "redis://127.0.0.1:6379").await
+        Self::start_on(
+            message_replicas,
+            "postgres://postgres@127.0.0.1:5432",
+            "redis://127.0.0.1:6379",
+        )
+        .await
     }
 
     pub async fn start_on(message_replicas: usize, postgres: &str, redis: &str) -> Topology {
         let dir = tempfile::tempdir().unwrap();
         let name = format!("echo_t_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
         let mut cluster = Command::new(env!("CARGO_BIN_EXE_echo-server"))
-            .args(["--data-dir", dir.path().to_str().unwrap(), "cluster", "--temporary", "--port", "0", "--gateways", "1"])
-            .args(["--messages", &message_replicas.to_string(), "--name", &name, "--postgres", postgres, "--redis", redis])
+            .args([
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+                "cluster",
+                "--temporary",
+                "--port",
+                "0",
+                "--gateways",
+                "1",
+            ])
+            .args([
+                "--messages",
+                &message_replicas.to_string(),
+                "--name",
+                &name,
+                "--postgres",
+                postgres,
+                "--redis",
+                redis,
+            ])
             .env("ECHO_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -68,13 +92,24 @@ impl Topology {
             std::thread::spawn(move || lines.for_each(drop));
             members
         });
-        let members = tokio::time::timeout(Duration::from_secs(120), listing).await.expect("the cluster started in time").unwrap();
-        let of = |prefix: &str| members.iter().filter(|(label, _, _)| label.starts_with(prefix)).collect::<Vec<_>>();
+        let members = tokio::time::timeout(Duration::from_secs(120), listing)
+            .await
+            .expect("the cluster started in time")
+            .unwrap();
+        let of = |prefix: &str| {
+            members
+                .iter()
+                .filter(|(label, _, _)| label.starts_with(prefix))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(of("messages#").len(), message_replicas, "{members:?}");
         Topology {
             gateway_url: of("gateway#")[0].1.clone(),
             messages_urls: of("messages#").iter().map(|m| m.1.clone()).collect(),
-            pids: members.iter().map(|(label, _, pid)| (label.clone(), *pid)).collect(),
+            pids: members
+                .iter()
+                .map(|(label, _, pid)| (label.clone(), *pid))
+                .collect(),
             cluster,
             _dir: dir,
         }
@@ -82,16 +117,26 @@ impl Topology {
 
     /// Kills a member the hard way (SIGKILL); the cluster starts it again.
     pub fn kill(&self, label: &str) {
-        let pid = self.pids.iter().find(|(l, _)| l == label).unwrap_or_else(|| panic!("no {label} in {:?}", self.pids)).1;
+        let pid = self
+            .pids
+            .iter()
+            .find(|(l, _)| l == label)
+            .unwrap_or_else(|| panic!("no {label} in {:?}", self.pids))
+            .1;
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
     }
 }
 
 pub async fn create_databases(names: &[String]) {
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await.unwrap();
+    let mut conn = sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .unwrap();
     for name in names {
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
 }
 
@@ -106,14 +151,28 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Self {
-        Self { base: base.to_owned(), http: reqwest::Client::new() }
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub async fn register(&self, name: &str) -> User {
         let body = json!({"email": format!("{}-{}@example.test", name.to_lowercase(), uuid::Uuid::new_v4().simple()),
             "password": "correct horse battery staple", "display_name": name});
-        let response: Value = self.http.post(format!("{}/api/v1/auth/register", self.base)).json(&body).send().await.unwrap().json().await.unwrap();
-        User { token: response["access_token"].as_str().unwrap().to_owned() }
+        let response: Value = self
+            .http
+            .post(format!("{}/api/v1/auth/register", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        User {
+            token: response["access_token"].as_str().unwrap().to_owned(),
+        }
     }
 
     pub async fn post(&self, user: &User, path: &str, body: Value) -> Value {
@@ -123,15 +182,34 @@ impl Client {
     }
 
     /// The status and body of a POST, or the transport error (a process gone mid-request).
-    pub async fn try_post(&self, user: &User, path: &str, body: Value) -> reqwest::Result<(reqwest::StatusCode, Value)> {
-        let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(&user.token).json(&body).send().await?;
+    pub async fn try_post(
+        &self,
+        user: &User,
+        path: &str,
+        body: Value,
+    ) -> reqwest::Result<(reqwest::StatusCode, Value)> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&user.token)
+            .json(&body)
+            .send()
+            .await?;
         let status = response.status();
         let text = response.text().await?;
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
     pub async fn get(&self, user: &User, path: &str) -> Value {
-        self.http.get(format!("{}{path}", self.base)).bearer_auth(&user.token).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 }
 
@@ -146,9 +224,15 @@ impl Socket {
     }
 
     pub async fn try_connect(base: &str, user: &User, cursor: Option<&str>) -> anyhow::Result<Socket> {
-        let (status, ticket) = Client::new(base).try_post(user, "/api/v1/realtime/tickets", json!({})).await?;
+        let (status, ticket) = Client::new(base)
+            .try_post(user, "/api/v1/realtime/tickets", json!({}))
+            .await?;
         anyhow::ensure!(status.is_success(), "ticket: {status} {ticket}");
-        let mut url = format!("{}/api/v1/realtime?ticket={}", base.replacen("http", "ws", 1), ticket["ticket"].as_str().unwrap_or_default());
+        let mut url = format!(
+            "{}/api/v1/realtime?ticket={}",
+            base.replacen("http", "ws", 1),
+            ticket["ticket"].as_str().unwrap_or_default()
+        );
         if let Some(c) = cursor {
             url.push_str(&format!("&cursor={c}"));
         }
@@ -185,6 +269,9 @@ impl Socket {
 
     #[allow(dead_code)]
     pub async fn send(&mut self, frame: Value) {
-        self.inner.send(Message::Text(frame.to_string().into())).await.unwrap();
+        self.inner
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
     }
 }

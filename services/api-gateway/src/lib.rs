@@ -79,17 +79,29 @@ pub fn router(
     let web = web::router(config.web_dir.as_deref());
     let hsts = config.hsts;
     let cors = security::cors(&config.cors_allowed_origins);
-    let gateway = Gateway { config: Arc::new(config), upstreams, verifier, limiter, web };
+    let gateway = Gateway {
+        config: Arc::new(config),
+        upstreams,
+        verifier,
+        limiter,
+        web,
+    };
 
     let api = Router::new().fallback(dispatch).with_state(gateway);
     let docs = Router::from(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi));
     let routed = echo_http::middleware::layer(
-        Router::new().merge(echo_http::ops::router(readiness)).merge(docs).merge(api),
+        Router::new()
+            .merge(echo_http::ops::router(readiness))
+            .merge(docs)
+            .merge(api),
         // A hard ceiling; plain requests get the configured, much shorter time-out in `dispatch`.
         Duration::from_secs(3600),
     );
-    routed.layer(cors)
-        .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
+    routed
+        .layer(cors)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            security::headers(hsts, req, next)
+        }))
 }
 
 async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response {
@@ -101,15 +113,25 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
         };
     };
 
-    if let Some(len) = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+    if let Some(len) = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
         && len > gateway.config.max_body_bytes
     {
-        return ApiError::too_large(format!("request bodies are limited to {} bytes", gateway.config.max_body_bytes)).into_response();
+        return ApiError::too_large(format!(
+            "request bodies are limited to {} bytes",
+            gateway.config.max_body_bytes
+        ))
+        .into_response();
     }
 
     // Bodies without a length are cut off at the limit as they stream in.
     let (parts, body) = request.into_parts();
-    let mut request = Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, gateway.config.max_body_bytes)));
+    let mut request = Request::from_parts(
+        parts,
+        Body::new(http_body_util::Limited::new(body, gateway.config.max_body_bytes)),
+    );
 
     if let Err(error) = authenticate(&gateway, service, &mut request).await {
         return error.into_response();
@@ -124,7 +146,10 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
     if !trusted {
         request.headers_mut().remove("x-forwarded-host");
         let host = request.headers().get(header::HOST).cloned().or_else(|| {
-            request.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+            request
+                .uri()
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
         });
         if let Some(host) = host {
             request.headers_mut().insert("x-forwarded-host", host);
@@ -136,7 +161,8 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
     };
 
     let long_running = request.headers().contains_key(header::UPGRADE)
-        || (request.method() == Method::POST && (path == "/api/v1/files" || path.starts_with("/slack/upload/")))
+        || (request.method() == Method::POST
+            && (path == "/api/v1/files" || path.starts_with("/slack/upload/")))
         || path.ends_with("/export");
     let upstream = gateway.upstreams.get(service).clone();
     if long_running {
@@ -145,7 +171,11 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
     let timeout = Duration::from_secs(gateway.config.request_timeout_secs);
     let response = match tokio::time::timeout(timeout, upstream.forward(request)).await {
         Ok(response) => response,
-        Err(_) => error_response(StatusCode::GATEWAY_TIMEOUT, "timeout", "the request took too long"),
+        Err(_) => error_response(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            "the request took too long",
+        ),
     };
     if let Some(account) = login_account
         && response.status() == StatusCode::UNAUTHORIZED
@@ -164,12 +194,21 @@ async fn authenticate(gateway: &Gateway, service: Service, request: &mut Request
     if routes::is_public(request.method(), request.uri().path()) {
         return Ok(());
     }
-    let token = bearer_token(request.headers()).ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+    let token =
+        bearer_token(request.headers()).ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
     let is_jwt = token.split('.').count() == 3;
     if !is_jwt {
-        return if service == Service::Messages { Ok(()) } else { Err(ApiError::unauthorized("invalid access token")) };
+        return if service == Service::Messages {
+            Ok(())
+        } else {
+            Err(ApiError::unauthorized("invalid access token"))
+        };
     }
     let claims = gateway.verifier.verify(token).await?;
-    request.extensions_mut().insert(Caller { user_id: claims.sub, session_id: claims.sid, claims });
+    request.extensions_mut().insert(Caller {
+        user_id: claims.sub,
+        session_id: claims.sid,
+        claims,
+    });
     Ok(())
 }

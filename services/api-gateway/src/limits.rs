@@ -14,11 +14,25 @@ use crate::ratelimit::{Exceeded, Limit};
 /// The client's address: the peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
 pub fn client_ip(request: &Request, trust_forwarded_for: bool) -> String {
     let forwarded = trust_forwarded_for
-        .then(|| request.headers().get("x-forwarded-for")?.to_str().ok()?.split(',').next().map(|s| s.trim().to_owned()))
+        .then(|| {
+            request
+                .headers()
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()
+                .map(|s| s.trim().to_owned())
+        })
         .flatten()
         .filter(|s| !s.is_empty());
     forwarded
-        .or_else(|| request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip().to_string()))
+        .or_else(|| {
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip().to_string())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -27,7 +41,11 @@ const LOGIN_BODY_LIMIT: usize = 16 * 1024;
 
 /// Counts the request against its limits. For a login, also returns the account it names, so a
 /// failure can be counted against that account.
-pub async fn check(gateway: &Gateway, ip: &str, request: Request) -> Result<(Request, Option<String>), ApiError> {
+pub async fn check(
+    gateway: &Gateway,
+    ip: &str,
+    request: Request,
+) -> Result<(Request, Option<String>), ApiError> {
     let limits = &gateway.config.rate_limits;
     if !limits.enabled {
         return Ok((request, None));
@@ -47,12 +65,18 @@ pub async fn check(gateway: &Gateway, ip: &str, request: Request) -> Result<(Req
         // token (by hash) against the same limit as a user.
         hit(gateway, &format!("token:{token}"), limits.per_user).await?;
     }
-    if post && let Some(channel) = path.strip_prefix("/api/v1/channels/").and_then(|rest| rest.strip_suffix("/messages")) {
+    if post
+        && let Some(channel) = path
+            .strip_prefix("/api/v1/channels/")
+            .and_then(|rest| rest.strip_suffix("/messages"))
+    {
         hit(gateway, &format!("posts:{channel}"), limits.posts_per_channel).await?;
     }
     if post && path == "/api/v1/auth/login" {
         hit(gateway, &format!("login:{ip}"), limits.login_per_ip).await?;
-        return login_lane(gateway, request).await.map(|(r, account)| (r, Some(account)));
+        return login_lane(gateway, request)
+            .await
+            .map(|(r, account)| (r, Some(account)));
     }
     Ok((request, None))
 }
@@ -61,19 +85,31 @@ pub async fn check(gateway: &Gateway, ip: &str, request: Request) -> Result<(Req
 fn api_token(request: &Request) -> Option<String> {
     use sha2::{Digest, Sha256};
     let token = echo_auth::caller::bearer_token(request.headers()).filter(|t| t.split('.').count() != 3)?;
-    Some(Sha256::digest(token.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect())
+    Some(
+        Sha256::digest(token.as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 /// An account with too many recent failed logins waits, whatever address the attempts come from.
 async fn login_lane(gateway: &Gateway, request: Request) -> Result<(Request, String), ApiError> {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, LOGIN_BODY_LIMIT).await.map_err(|_| ApiError::too_large("login body too large"))?;
+    let bytes = axum::body::to_bytes(body, LOGIN_BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::too_large("login body too large"))?;
     let account = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|v| v.get("email")?.as_str().map(|e| e.trim().to_lowercase()))
         .unwrap_or_default();
     let limit = gateway.config.rate_limits.login_failures_per_account;
-    let failures = gateway.limiter.count(&failure_key(&account), limit).await.unwrap_or(0);
+    let failures = gateway
+        .limiter
+        .count(&failure_key(&account), limit)
+        .await
+        .unwrap_or(0);
     if failures >= limit.requests {
         return Err(ApiError::rate_limited(limit.window_secs));
     }
@@ -101,7 +137,10 @@ async fn hit(gateway: &Gateway, key: &str, limit: Limit) -> Result<(), ApiError>
             Err(ApiError::rate_limited(retry_after_secs))
         }
         Err(e) => {
-            tracing::warn!(error = format!("{e:#}"), "rate limiter unavailable; letting the request through");
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "rate limiter unavailable; letting the request through"
+            );
             Ok(())
         }
     }

@@ -27,11 +27,17 @@ fn one_minute() -> u64 {
 
 impl Limit {
     pub const fn per_minute(requests: u32) -> Self {
-        Self { requests, window_secs: 60 }
+        Self {
+            requests,
+            window_secs: 60,
+        }
     }
 
     pub const fn per_hour(requests: u32) -> Self {
-        Self { requests, window_secs: 3600 }
+        Self {
+            requests,
+            window_secs: 3600,
+        }
     }
 }
 
@@ -61,7 +67,10 @@ impl Default for RateLimits {
             enabled: true,
             register_per_ip: Limit::per_hour(600),
             login_per_ip: Limit::per_minute(120),
-            login_failures_per_account: Limit { requests: 10, window_secs: 900 },
+            login_failures_per_account: Limit {
+                requests: 10,
+                window_secs: 900,
+            },
             refresh_per_ip: Limit::per_minute(300),
             per_user: Limit::per_minute(3000),
             posts_per_channel: Limit::per_minute(1200),
@@ -84,7 +93,10 @@ pub trait RateLimiter: Send + Sync + 'static {
 }
 
 fn window(limit: Limit) -> (u64, u64) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
     let size = limit.window_secs.max(1);
     (now / size, size - now % size)
 }
@@ -98,7 +110,10 @@ pub struct MemoryRateLimiter {
 impl MemoryRateLimiter {
     fn bump(&self, key: &str, limit: Limit, add: u32) -> anyhow::Result<(u32, u64)> {
         let (index, left) = window(limit);
-        let mut counts = self.counts.lock().map_err(|_| anyhow::anyhow!("rate-limit table poisoned"))?;
+        let mut counts = self
+            .counts
+            .lock()
+            .map_err(|_| anyhow::anyhow!("rate-limit table poisoned"))?;
         if counts.len() > 100_000 {
             counts.retain(|_, (i, _)| *i == index);
         }
@@ -115,7 +130,13 @@ impl MemoryRateLimiter {
 impl RateLimiter for MemoryRateLimiter {
     async fn hit(&self, key: &str, limit: Limit) -> anyhow::Result<Result<(), Exceeded>> {
         let (count, left) = self.bump(key, limit, 1)?;
-        Ok(if count > limit.requests { Err(Exceeded { retry_after_secs: left }) } else { Ok(()) })
+        Ok(if count > limit.requests {
+            Err(Exceeded {
+                retry_after_secs: left,
+            })
+        } else {
+            Ok(())
+        })
     }
 
     async fn count(&self, key: &str, limit: Limit) -> anyhow::Result<u32> {
@@ -140,7 +161,10 @@ impl RedisRateLimiter {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(100));
         let conn = ConnectionManager::new_lazy_with_config(client, config).context("connecting to Redis")?;
-        Ok(Self { conn, prefix: format!("{prefix}:rl:") })
+        Ok(Self {
+            conn,
+            prefix: format!("{prefix}:rl:"),
+        })
     }
 }
 
@@ -150,15 +174,31 @@ impl RateLimiter for RedisRateLimiter {
         let (index, left) = window(limit);
         let key = format!("{}{key}:{index}", self.prefix);
         let mut conn = self.conn.clone();
-        let (count,): (u32,) =
-            redis::pipe().atomic().incr(&key, 1).ignore().expire(&key, (left + 1) as i64).ignore().get(&key).query_async(&mut conn).await?;
-        Ok(if count > limit.requests { Err(Exceeded { retry_after_secs: left }) } else { Ok(()) })
+        let (count,): (u32,) = redis::pipe()
+            .atomic()
+            .incr(&key, 1)
+            .ignore()
+            .expire(&key, (left + 1) as i64)
+            .ignore()
+            .get(&key)
+            .query_async(&mut conn)
+            .await?;
+        Ok(if count > limit.requests {
+            Err(Exceeded {
+                retry_after_secs: left,
+            })
+        } else {
+            Ok(())
+        })
     }
 
     async fn count(&self, key: &str, limit: Limit) -> anyhow::Result<u32> {
         let (index, _) = window(limit);
         let mut conn = self.conn.clone();
-        let count: Option<u32> = redis::cmd("GET").arg(format!("{}{key}:{index}", self.prefix)).query_async(&mut conn).await?;
+        let count: Option<u32> = redis::cmd("GET")
+            .arg(format!("{}{key}:{index}", self.prefix))
+            .query_async(&mut conn)
+            .await?;
         Ok(count.unwrap_or(0))
     }
 }
@@ -170,13 +210,19 @@ mod tests {
     #[tokio::test]
     async fn the_memory_limiter_refuses_past_the_limit_and_says_when_to_retry() {
         let limiter = MemoryRateLimiter::default();
-        let limit = Limit { requests: 3, window_secs: 3600 };
+        let limit = Limit {
+            requests: 3,
+            window_secs: 3600,
+        };
         for _ in 0..3 {
             assert!(limiter.hit("k", limit).await.unwrap().is_ok());
         }
         let refused = limiter.hit("k", limit).await.unwrap().unwrap_err();
         assert!(refused.retry_after_secs >= 1 && refused.retry_after_secs <= 3600);
-        assert!(limiter.hit("other", limit).await.unwrap().is_ok(), "keys are counted apart");
+        assert!(
+            limiter.hit("other", limit).await.unwrap().is_ok(),
+            "keys are counted apart"
+        );
         assert_eq!(limiter.count("k", limit).await.unwrap(), 4);
     }
 }

@@ -10,7 +10,12 @@ pub enum Service {
 
 /// The owner of an API path; `None` for paths the gateway does not forward.
 pub fn owner(path: &str) -> Option<Service> {
-    const USERS: &[&str] = &["/api/v1/auth/", "/api/v1/users/me", "/api/v1/presence", "/.well-known/jwks.json"];
+    const USERS: &[&str] = &[
+        "/api/v1/auth/",
+        "/api/v1/users/me",
+        "/api/v1/presence",
+        "/.well-known/jwks.json",
+    ];
     if path.starts_with("/api/v1/users/me/push-subscriptions") {
         return Some(Service::Messages);
     }
@@ -39,8 +44,10 @@ pub fn is_public(method: &http::Method, path: &str) -> bool {
             // Signed links in notification emails, followed without signing in.
             | "/api/v1/notifications/unsubscribe"
     );
-    let invite_preview = method == http::Method::GET && path.starts_with("/api/v1/invites/") && !path.ends_with("/accept");
-    let file_content = method == http::Method::GET && path.starts_with("/api/v1/files/") && path.contains("/content");
+    let invite_preview =
+        method == http::Method::GET && path.starts_with("/api/v1/invites/") && !path.ends_with("/accept");
+    let file_content =
+        method == http::Method::GET && path.starts_with("/api/v1/files/") && path.contains("/content");
     exact
         || invite_preview
         || file_content
@@ -59,9 +66,15 @@ mod tests {
     fn routes_each_resource_to_its_owner() {
         assert_eq!(owner("/api/v1/auth/login"), Some(Service::Users));
         assert_eq!(owner("/api/v1/users/me/preferences"), Some(Service::Users));
-        assert_eq!(owner("/api/v1/users/0190f0a0-0000-7000-8000-000000000000"), Some(Service::Users));
+        assert_eq!(
+            owner("/api/v1/users/0190f0a0-0000-7000-8000-000000000000"),
+            Some(Service::Users)
+        );
         assert_eq!(owner("/api/v1/presence"), Some(Service::Users));
-        assert_eq!(owner("/api/v1/users/me/push-subscriptions"), Some(Service::Messages));
+        assert_eq!(
+            owner("/api/v1/users/me/push-subscriptions"),
+            Some(Service::Messages)
+        );
         assert_eq!(owner("/api/v1/workspaces"), Some(Service::Messages));
         assert_eq!(owner("/api/v1/ai/ask"), Some(Service::Ai));
         assert_eq!(owner("/slack/api/chat.postMessage"), Some(Service::Messages));

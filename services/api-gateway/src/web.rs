@@ -27,7 +27,10 @@ pub fn router(dir: Option<&Path>) -> Router {
             Router::new().nest("/assets", assets).fallback_service(
                 Router::new()
                     .fallback_service(ServeDir::new(dir).fallback(index))
-                    .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))),
+                    .layer(SetResponseHeaderLayer::if_not_present(
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static("no-cache"),
+                    )),
             )
         }
         None => Router::new().fallback(|| async { Html(NOT_BUILT) }),

@@ -48,7 +48,9 @@ fn args() -> anyhow::Result<Args> {
 /// would share a few dozen trigrams and make every term look common to a trigram index.
 fn vocabulary(rng: &mut StdRng) -> Vec<String> {
     const LETTERS: &[u8] = b"etaoinshrdlcumwfgypbvkjxqz";
-    const WEIGHTS: [u32; 26] = [127, 91, 82, 75, 70, 67, 63, 61, 60, 43, 40, 28, 28, 24, 24, 22, 20, 20, 19, 15, 10, 8, 2, 2, 1, 1];
+    const WEIGHTS: [u32; 26] = [
+        127, 91, 82, 75, 70, 67, 63, 61, 60, 43, 40, 28, 28, 24, 24, 22, 20, 20, 19, 15, 10, 8, 2, 2, 1, 1,
+    ];
     let total: u32 = WEIGHTS.iter().sum();
     let letter = |rng: &mut StdRng| {
         let mut x = rng.random_range(0..total);
@@ -60,7 +62,9 @@ fn vocabulary(rng: &mut StdRng) -> Vec<String> {
         }
         'e'
     };
-    (0..20_000).map(|_| (0..rng.random_range(3..=10)).map(|_| letter(rng)).collect()).collect()
+    (0..20_000)
+        .map(|_| (0..rng.random_range(3..=10)).map(|_| letter(rng)).collect())
+        .collect()
 }
 
 fn pick<'a>(rng: &mut StdRng, words: &'a [String]) -> &'a str {
@@ -206,7 +210,11 @@ async fn main() -> anyhow::Result<()> {
     let mid = words[2000].clone();
     let rare = words[15_000].clone();
     // Four letters from inside a longer word.
-    let partial: String = words[500..].iter().find(|w| w.len() >= 6).map(|w| w[1..5].to_owned()).unwrap_or_default();
+    let partial: String = words[500..]
+        .iter()
+        .find(|w| w.len() >= 6)
+        .map(|w| w[1..5].to_owned())
+        .unwrap_or_default();
     let mixes: Vec<(&str, String)> = vec![
         ("common word", common.clone()),
         ("mid word", mid.clone()),

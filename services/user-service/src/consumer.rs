@@ -56,18 +56,30 @@ impl EventHandler for Projections {
             "workspace.member_joined" | "workspace.member_left" if known_version => {
                 let m: Membership = envelope.decode().map_err(|e| HandleError::Park(e.to_string()))?;
                 let joined = envelope.kind == "workspace.member_joined";
-                self.store.set_workspace_member(m.workspace_id, m.user_id, joined).await.map_err(anyhow::Error::from)?;
+                self.store
+                    .set_workspace_member(m.workspace_id, m.user_id, joined)
+                    .await
+                    .map_err(anyhow::Error::from)?;
             }
             "connection.opened" | "connection.closed" if known_version => {
                 let c: Connection = envelope.decode().map_err(|e| HandleError::Park(e.to_string()))?;
                 if envelope.kind == "connection.opened" {
                     let replica = c.replica_id.as_deref();
-                    self.store.open_connection(&c.connection_id, c.user_id, replica, now).await.map_err(anyhow::Error::from)?;
+                    self.store
+                        .open_connection(&c.connection_id, c.user_id, replica, now)
+                        .await
+                        .map_err(anyhow::Error::from)?;
                     if let Some(replica) = replica {
-                        self.store.replica_seen(replica, occurred_ms(envelope)).await.map_err(anyhow::Error::from)?;
+                        self.store
+                            .replica_seen(replica, occurred_ms(envelope))
+                            .await
+                            .map_err(anyhow::Error::from)?;
                     }
                 } else {
-                    self.store.close_connection(&c.connection_id, now).await.map_err(anyhow::Error::from)?;
+                    self.store
+                        .close_connection(&c.connection_id, now)
+                        .await
+                        .map_err(anyhow::Error::from)?;
                 }
                 self.relay.notify();
             }
@@ -93,11 +105,21 @@ impl EventHandler for Projections {
             }
             "realtime.replica_alive" if known_version => {
                 let alive: ReplicaAlive = envelope.decode().map_err(|e| HandleError::Park(e.to_string()))?;
-                self.store.replica_seen(&alive.replica_id, occurred_ms(envelope)).await.map_err(anyhow::Error::from)?;
+                self.store
+                    .replica_seen(&alive.replica_id, occurred_ms(envelope))
+                    .await
+                    .map_err(anyhow::Error::from)?;
             }
-            "workspace.member_joined" | "workspace.member_left" | "connection.opened" | "connection.closed" | "realtime.replica_alive"
+            "workspace.member_joined"
+            | "workspace.member_left"
+            | "connection.opened"
+            | "connection.closed"
+            | "realtime.replica_alive"
             | "bot.created" => {
-                return Err(HandleError::Park(format!("unknown version {} of {}", envelope.version, envelope.kind)));
+                return Err(HandleError::Park(format!(
+                    "unknown version {} of {}",
+                    envelope.version, envelope.kind
+                )));
             }
             _ => {}
         }
@@ -113,7 +135,11 @@ fn occurred_ms(envelope: &echo_events::Envelope) -> i64 {
 
 /// Every so often, closes the connections of message-service replicas that went silent (a crash
 /// sends no `connection.closed`), so their users do not stay online for ever.
-pub fn spawn_replica_sweeper(projections: Arc<Projections>, timeout: std::time::Duration, shutdown: tokio_util::sync::CancellationToken) {
+pub fn spawn_replica_sweeper(
+    projections: Arc<Projections>,
+    timeout: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
     let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(timeout / 3);
@@ -122,10 +148,17 @@ pub fn spawn_replica_sweeper(projections: Arc<Projections>, timeout: std::time::
                 () = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            match projections.store.close_silent_replicas(timeout_ms, echo_domain::time::now_ms()).await {
+            match projections
+                .store
+                .close_silent_replicas(timeout_ms, echo_domain::time::now_ms())
+                .await
+            {
                 Ok(0) => {}
                 Ok(closed) => {
-                    tracing::info!(closed, "closed the connections of silent message-service replicas");
+                    tracing::info!(
+                        closed,
+                        "closed the connections of silent message-service replicas"
+                    );
                     projections.relay.notify();
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot sweep silent replicas"),

@@ -42,7 +42,9 @@ impl From<UserError> for ApiError {
     fn from(error: UserError) -> Self {
         match error {
             UserError::Invalid(invalid) => invalid.into(),
-            UserError::EmailTaken => ApiError::conflict("email_taken", "an account with this email already exists"),
+            UserError::EmailTaken => {
+                ApiError::conflict("email_taken", "an account with this email already exists")
+            }
             UserError::BadCredentials => ApiError::client(
                 axum::http::StatusCode::UNAUTHORIZED,
                 "invalid_credentials",

@@ -32,8 +32,8 @@ use echo_auth::{KeySource, Revocations, Verifier};
 use echo_db::Db;
 use echo_events::outbox::{OutboxRelay, OutboxSource};
 use echo_events::{ConsumerConfig, EventBus, GroupStart};
-use tokio_util::sync::CancellationToken;
 use echo_http::ops::Readiness;
+use tokio_util::sync::CancellationToken;
 use utoipa::openapi::OpenApi;
 
 pub use crate::config::Config;
@@ -58,11 +58,21 @@ impl UserService {
     /// consumer. `revocations` is shared with every verifier of the deployment (in memory in one
     /// process, Redis across processes).
     pub async fn build(config: Config, deps: Deps) -> anyhow::Result<Self> {
-        let Deps { revocations, bus, shutdown } = deps;
-        let (db, store) = store::open(&config.database_url).await.context("opening the user store")?;
+        let Deps {
+            revocations,
+            bus,
+            shutdown,
+        } = deps;
+        let (db, store) = store::open(&config.database_url)
+            .await
+            .context("opening the user store")?;
         let keys = Arc::new(KeyRing::load(config.auth.clone(), &config.signing_keys, store.clone()).await?);
         let passwords = Passwords::new(config.argon2)?;
-        let verifier = Arc::new(Verifier::new(config.auth.clone(), ring_source(keys.clone()), revocations.clone()));
+        let verifier = Arc::new(Verifier::new(
+            config.auth.clone(),
+            ring_source(keys.clone()),
+            revocations.clone(),
+        ));
 
         // Sessions revoked shortly before a restart still have live access tokens out there.
         let ttl_ms = keys.access_ttl_ms() + 60_000;
@@ -77,15 +87,30 @@ impl UserService {
             Db::Postgres(pool) => OutboxSource::Postgres(pool.clone()),
         };
         let (relay, _) = OutboxRelay::spawn(source, bus.clone(), shutdown.clone());
-        let projections = Arc::new(consumer::Projections { store: store.clone(), relay: relay.clone() });
+        let projections = Arc::new(consumer::Projections {
+            store: store.clone(),
+            relay: relay.clone(),
+        });
         let consumer = ConsumerConfig {
             start: GroupStart::Oldest,
             ..ConsumerConfig::new("user-service", format!("user-service-{}", uuid::Uuid::now_v7()))
         };
         echo_events::spawn_consumer(bus, consumer, projections.clone(), shutdown.clone());
-        consumer::spawn_replica_sweeper(projections, Duration::from_millis(config.replica_timeout_ms), shutdown);
+        consumer::spawn_replica_sweeper(
+            projections,
+            Duration::from_millis(config.replica_timeout_ms),
+            shutdown,
+        );
 
-        let state = AppState { config: Arc::new(config), store, keys, passwords, verifier, revocations, relay };
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            keys,
+            passwords,
+            verifier,
+            revocations,
+            relay,
+        };
         Ok(Self { state, db })
     }
 
@@ -117,7 +142,9 @@ impl UserService {
 /// Makes a new signing key current in the configured store, without running the service
 /// (`echo-server keys rotate`); running replicas pick it up on their next key reload.
 pub async fn rotate_signing_key(config: &Config) -> anyhow::Result<String> {
-    let (db, store) = store::open(&config.database_url).await.context("opening the user store")?;
+    let (db, store) = store::open(&config.database_url)
+        .await
+        .context("opening the user store")?;
     let keys = KeyRing::load(config.auth.clone(), &config.signing_keys, store).await?;
     let kid = keys.rotate().await;
     db.close().await;

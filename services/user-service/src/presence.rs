@@ -9,11 +9,20 @@ pub const PRODUCER: &str = "user-service";
 
 /// The status others see.
 pub fn seen_by_others(chosen: &str, connections: i64) -> &str {
-    if connections > 0 && chosen != "invisible" { chosen } else { "offline" }
+    if connections > 0 && chosen != "invisible" {
+        chosen
+    } else {
+        "offline"
+    }
 }
 
 pub fn changed_event(user_id: Uuid, seen: &str) -> Envelope {
-    Envelope::new("presence.changed", 1, PRODUCER, json!({"user_id": user_id, "status": seen}))
+    Envelope::new(
+        "presence.changed",
+        1,
+        PRODUCER,
+        json!({"user_id": user_id, "status": seen}),
+    )
 }
 
 #[cfg(test)]

@@ -28,12 +28,24 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// Loads the configured keys, or those kept in the database (creating one on first start).
-    pub async fn load(settings: AuthSettings, configured: &[KeyConfig], store: Arc<dyn UserStore>) -> anyhow::Result<Self> {
-        let ring = Self { settings, keys: RwLock::new(Vec::new()), store, configured: !configured.is_empty() };
+    pub async fn load(
+        settings: AuthSettings,
+        configured: &[KeyConfig],
+        store: Arc<dyn UserStore>,
+    ) -> anyhow::Result<Self> {
+        let ring = Self {
+            settings,
+            keys: RwLock::new(Vec::new()),
+            store,
+            configured: !configured.is_empty(),
+        };
         if ring.configured {
             let keys = configured
                 .iter()
-                .map(|k| SigningKey::from_pem(&k.kid, k.private_key_pem.expose_secret()).with_context(|| format!("signing key {}", k.kid)))
+                .map(|k| {
+                    SigningKey::from_pem(&k.kid, k.private_key_pem.expose_secret())
+                        .with_context(|| format!("signing key {}", k.kid))
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             *ring.keys.write().await = keys;
         } else {
@@ -51,7 +63,11 @@ impl KeyRing {
             return Ok(());
         }
         let retired_after = echo_domain::time::now_ms() - self.access_ttl_ms();
-        let rows = self.store.signing_keys(retired_after).await.context("loading signing keys")?;
+        let rows = self
+            .store
+            .signing_keys(retired_after)
+            .await
+            .context("loading signing keys")?;
         let keys = rows
             .iter()
             .map(|row| SigningKey::from_pkcs8(&row.kid, &row.pkcs8))
@@ -62,18 +78,29 @@ impl KeyRing {
 
     /// Makes a new key the signing key; older keys keep verifying until their tokens have expired.
     pub async fn rotate(&self) -> anyhow::Result<String> {
-        anyhow::ensure!(!self.configured, "signing keys come from configuration; rotate them there");
+        anyhow::ensure!(
+            !self.configured,
+            "signing keys come from configuration; rotate them there"
+        );
         let now = echo_domain::time::now_ms();
         let kid = format!("k{}", Uuid::now_v7().simple());
         let key = SigningKey::generate(&kid)?;
-        self.store.add_signing_key(&kid, key.pkcs8_der(), now).await.context("storing a signing key")?;
-        self.store.retire_signing_keys_except(&kid, now).await.context("retiring old signing keys")?;
+        self.store
+            .add_signing_key(&kid, key.pkcs8_der(), now)
+            .await
+            .context("storing a signing key")?;
+        self.store
+            .retire_signing_keys_except(&kid, now)
+            .await
+            .context("retiring old signing keys")?;
         self.reload().await?;
         Ok(kid)
     }
 
     pub async fn jwks(&self) -> Jwks {
-        Jwks { keys: self.keys.read().await.iter().map(SigningKey::jwk).collect() }
+        Jwks {
+            keys: self.keys.read().await.iter().map(SigningKey::jwk).collect(),
+        }
     }
 
     /// A signed access token for a session, and its lifetime in seconds.
@@ -94,7 +121,9 @@ impl KeyRing {
     }
 
     pub fn access_ttl_ms(&self) -> i64 {
-        i64::try_from(self.settings.access_ttl_secs).unwrap_or(i64::MAX / 2_000).saturating_mul(1000)
+        i64::try_from(self.settings.access_ttl_secs)
+            .unwrap_or(i64::MAX / 2_000)
+            .saturating_mul(1000)
     }
 }
 

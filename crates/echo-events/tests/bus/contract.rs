@@ -48,9 +48,16 @@ pub async fn an_event_published_again_is_appended_once(backend: Backend) {
     let again = bus.publish(&sent[2..]).await.unwrap();
     let read = bus.read_after(None, 100).await.unwrap();
 
-    assert_eq!(read.iter().map(|l| l.envelope.clone()).collect::<Vec<_>>(), sent, "each event once, in order");
+    assert_eq!(
+        read.iter().map(|l| l.envelope.clone()).collect::<Vec<_>>(),
+        sent,
+        "each event once, in order"
+    );
     assert_eq!(again[..2], first[2..], "the copies' positions are the originals'");
-    assert_eq!(read.iter().map(|l| l.position).collect::<Vec<_>>()[4..], again[2..]);
+    assert_eq!(
+        read.iter().map(|l| l.position).collect::<Vec<_>>()[4..],
+        again[2..]
+    );
 }
 
 pub async fn read_after_returns_only_events_strictly_after_the_position_up_to_the_limit(backend: Backend) {

@@ -35,7 +35,10 @@ async fn a_message_reaches_channel_members_and_nobody_else() {
         assert_eq!(frame["data"]["message"]["text"], "hello");
         assert!(frame["cursor"].is_string());
     }
-    assert!(e.next_within(Duration::from_millis(300)).await.is_none(), "eve is not in the channel");
+    assert!(
+        e.next_within(Duration::from_millis(300)).await.is_none(),
+        "eve is not in the channel"
+    );
 }
 
 #[tokio::test]
@@ -62,7 +65,11 @@ async fn a_client_that_reconnects_with_its_cursor_misses_nothing_and_sees_nothin
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while seen.len() < total {
         rounds += 1;
-        assert!(tokio::time::Instant::now() < deadline, "stalled at {} of {total} after {rounds} connections", seen.len());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stalled at {} of {total} after {rounds} connections",
+            seen.len()
+        );
         let mut c = h.connect(alice, cursor.as_deref()).await;
         let hello = c.next(WAIT).await;
         assert_eq!(hello["type"], "hello");
@@ -73,7 +80,9 @@ async fn a_client_that_reconnects_with_its_cursor_misses_nothing_and_sees_nothin
         // Take a random-ish number of frames, then drop the connection mid-stream.
         let take = 1 + (rounds * 37) % 45;
         for _ in 0..take {
-            let Some(frame) = c.next_within(WAIT).await else { break };
+            let Some(frame) = c.next_within(WAIT).await else {
+                break;
+            };
             assert_eq!(frame["type"], "message.created", "{frame}");
             seen.push(frame["data"]["message"]["text"].as_str().unwrap().to_owned());
             cursor = frame["cursor"].as_str().map(str::to_owned);
@@ -86,7 +95,10 @@ async fn a_client_that_reconnects_with_its_cursor_misses_nothing_and_sees_nothin
     publisher.await.unwrap();
 
     let expected: Vec<String> = (0..total).map(|i| format!("m{i}")).collect();
-    assert_eq!(seen, expected, "in order, no gap, no duplicate across {rounds} connections");
+    assert_eq!(
+        seen, expected,
+        "in order, no gap, no duplicate across {rounds} connections"
+    );
 }
 
 #[tokio::test]
@@ -99,7 +111,10 @@ async fn a_cursor_that_is_unknown_or_too_old_asks_for_a_resync() {
     for bad in ["garbage", "999999999-0"] {
         let mut c = h.connect(alice, Some(bad)).await;
         let hello = c.next(WAIT).await;
-        assert_eq!((hello["type"].as_str(), hello["data"]["resumed"].as_bool()), (Some("hello"), Some(false)));
+        assert_eq!(
+            (hello["type"].as_str(), hello["data"]["resumed"].as_bool()),
+            (Some("hello"), Some(false))
+        );
         assert_eq!(c.next(WAIT).await["type"], "resync_required", "cursor {bad}");
     }
 }
@@ -113,22 +128,46 @@ async fn joining_and_leaving_a_channel_take_effect_at_once() {
     a.next(WAIT).await;
 
     h.publish(message_event(ws, ch, "before")).await;
-    h.publish(support::event("channel.member_joined", json!({"workspace_id": ws, "channel_id": ch, "user_id": alice}))).await;
+    h.publish(support::event(
+        "channel.member_joined",
+        json!({"workspace_id": ws, "channel_id": ch, "user_id": alice}),
+    ))
+    .await;
     h.publish(message_event(ws, ch, "while a member")).await;
-    h.publish(support::event("channel.member_left", json!({"workspace_id": ws, "channel_id": ch, "user_id": alice}))).await;
+    h.publish(support::event(
+        "channel.member_left",
+        json!({"workspace_id": ws, "channel_id": ch, "user_id": alice}),
+    ))
+    .await;
     h.publish(message_event(ws, ch, "after")).await;
 
     let types: Vec<String> = [a.next(WAIT).await, a.next(WAIT).await, a.next(WAIT).await]
         .iter()
-        .map(|f| format!("{} {}", f["type"].as_str().unwrap(), f["data"]["message"]["text"].as_str().unwrap_or("")))
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["type"].as_str().unwrap(),
+                f["data"]["message"]["text"].as_str().unwrap_or("")
+            )
+        })
         .collect();
-    assert_eq!(types, ["channel.member_joined ", "message.created while a member", "channel.member_left "]);
+    assert_eq!(
+        types,
+        [
+            "channel.member_joined ",
+            "message.created while a member",
+            "channel.member_left "
+        ]
+    );
     assert!(a.next_within(Duration::from_millis(300)).await.is_none());
 }
 
 #[tokio::test]
 async fn a_client_that_does_not_read_is_disconnected_without_slowing_others() {
-    let config = ConnectionConfig { queue: 16, ..ConnectionConfig::default() };
+    let config = ConnectionConfig {
+        queue: 16,
+        ..ConnectionConfig::default()
+    };
     let h = Harness::start(config).await;
     let (ws, ch, (slow, fast)) = (Uuid::now_v7(), Uuid::now_v7(), (Uuid::now_v7(), Uuid::now_v7()));
     h.join(slow, ws, ch);
@@ -174,12 +213,18 @@ async fn ping_gets_a_pong_and_typing_reaches_the_others() {
     let typing = b.next(WAIT).await;
     assert_eq!(typing["type"], "typing");
     assert_eq!(typing["data"]["user_id"], alice.to_string());
-    assert!(a.next_within(Duration::from_millis(300)).await.is_none(), "no echo of one's own typing");
+    assert!(
+        a.next_within(Duration::from_millis(300)).await.is_none(),
+        "no echo of one's own typing"
+    );
 
     let outsider = Uuid::now_v7();
     h.join(outsider, ws, Uuid::now_v7());
     let mut o = h.connect(outsider, None).await;
     o.next(WAIT).await;
     o.send(json!({"type": "typing", "channel_id": ch})).await;
-    assert!(b.next_within(Duration::from_millis(300)).await.is_none(), "typing into a channel one cannot read is dropped");
+    assert!(
+        b.next_within(Duration::from_millis(300)).await.is_none(),
+        "typing into a channel one cannot read is dropped"
+    );
 }

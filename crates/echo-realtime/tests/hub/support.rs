@@ -28,11 +28,23 @@ impl Directory for MemoryDirectory {
     }
 
     async fn channel_members(&self, channel_id: Uuid) -> anyhow::Result<Vec<Uuid>> {
-        Ok(self.0.lock().unwrap().iter().filter(|(_, m)| m.channels.contains_key(&channel_id)).map(|(u, _)| *u).collect())
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, m)| m.channels.contains_key(&channel_id))
+            .map(|(u, _)| *u)
+            .collect())
     }
 
     async fn readable_channel(&self, user_id: Uuid, channel_id: Uuid) -> anyhow::Result<Option<Uuid>> {
-        Ok(self.0.lock().unwrap().get(&user_id).and_then(|m| m.channels.get(&channel_id).copied()))
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(&user_id)
+            .and_then(|m| m.channels.get(&channel_id).copied()))
     }
 }
 
@@ -60,22 +72,38 @@ struct Params {
 }
 
 async fn upgrade(State(hub): State<Arc<Hub>>, Query(p): Query<Params>, ws: WebSocketUpgrade) -> Response {
-    ws.read_buffer_size(4096).write_buffer_size(4096).on_upgrade(move |socket| hub.serve(socket, p.user, p.cursor))
+    ws.read_buffer_size(4096)
+        .write_buffer_size(4096)
+        .on_upgrade(move |socket| hub.serve(socket, p.user, p.cursor))
 }
 
 impl Harness {
     pub async fn start(config: ConnectionConfig) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let bus = echo_events::connect(format!("sqlite://{}", dir.path().join("events.db").display())).await.unwrap();
+        let bus = echo_events::connect(format!("sqlite://{}", dir.path().join("events.db").display()))
+            .await
+            .unwrap();
         let directory = Arc::new(MemoryDirectory::default());
         let shutdown = CancellationToken::new();
-        let hub = Hub::start(bus.clone(), directory.clone(), config, shutdown.clone()).await.unwrap();
+        let hub = Hub::start(bus.clone(), directory.clone(), config, shutdown.clone())
+            .await
+            .unwrap();
         let app = Router::new().route("/ws", get(upgrade)).with_state(hub);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("ws://{}/ws", listener.local_addr().unwrap());
         let token = shutdown.clone();
-        tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await }).await });
-        Harness { bus, directory, url, _shutdown: Arc::new(ShutdownGuard(shutdown)), _dir: Arc::new(dir) }
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await
+        });
+        Harness {
+            bus,
+            directory,
+            url,
+            _shutdown: Arc::new(ShutdownGuard(shutdown)),
+            _dir: Arc::new(dir),
+        }
     }
 
     pub fn join(&self, user: Uuid, workspace: Uuid, channel: Uuid) {
@@ -95,7 +123,10 @@ impl Harness {
             url.push_str(&format!("&cursor={c}"));
         }
         let connecting = tokio_tungstenite::connect_async(url);
-        let (socket, _) = tokio::time::timeout(Duration::from_secs(10), connecting).await.expect("the hub answers the upgrade").unwrap();
+        let (socket, _) = tokio::time::timeout(Duration::from_secs(10), connecting)
+            .await
+            .expect("the hub answers the upgrade")
+            .unwrap();
         Client { socket }
     }
 
@@ -116,7 +147,10 @@ impl Client {
 
     pub async fn next_within(&mut self, timeout: Duration) -> Option<Value> {
         loop {
-            let message = tokio::time::timeout(timeout, self.socket.next()).await.ok()??.ok()?;
+            let message = tokio::time::timeout(timeout, self.socket.next())
+                .await
+                .ok()??
+                .ok()?;
             if let Message::Text(text) = message {
                 return Some(serde_json::from_str(&text).unwrap());
             }
@@ -124,7 +158,10 @@ impl Client {
     }
 
     pub async fn send(&mut self, frame: Value) {
-        self.socket.send(Message::Text(frame.to_string().into())).await.unwrap();
+        self.socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
     }
 
     /// Reads whatever is buffered until the close frame, and returns its code.
@@ -132,7 +169,9 @@ impl Client {
         let deadline = tokio::time::Instant::now() + timeout * 4;
         while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, self.socket.next()).await {
             if let Message::Close(frame) = message {
-                return frame.map(|f| u16::from(f.code)).or(Some(u16::from(CloseCode::Status)));
+                return frame
+                    .map(|f| u16::from(f.code))
+                    .or(Some(u16::from(CloseCode::Status)));
             }
         }
         None
@@ -144,5 +183,8 @@ pub fn event(kind: &str, payload: Value) -> Envelope {
 }
 
 pub fn message_event(workspace: Uuid, channel: Uuid, text: &str) -> Envelope {
-    event("message.created", json!({"workspace_id": workspace, "channel_id": channel, "message": {"id": Uuid::now_v7(), "text": text}}))
+    event(
+        "message.created",
+        json!({"workspace_id": workspace, "channel_id": channel, "message": {"id": Uuid::now_v7(), "text": text}}),
+    )
 }

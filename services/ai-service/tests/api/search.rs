@@ -87,7 +87,10 @@ async fn the_index_survives_a_restart_without_re_embedding() {
         if status["indexed_messages"].as_u64() == Some(posted as u64) && status["lag"] == 0 {
             break status;
         }
-        assert!(std::time::Instant::now() < deadline, "never indexed all {posted} messages: {status}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never indexed all {posted} messages: {status}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     };
 

@@ -43,9 +43,17 @@ impl Replicas {
             .build()?;
         let replicas = urls
             .iter()
-            .map(|u| Replica { base: u.trim_end_matches('/').to_owned(), healthy: AtomicBool::new(true) })
+            .map(|u| Replica {
+                base: u.trim_end_matches('/').to_owned(),
+                healthy: AtomicBool::new(true),
+            })
             .collect();
-        Ok(Arc::new(Self { name, replicas, next: AtomicUsize::new(0), client }))
+        Ok(Arc::new(Self {
+            name,
+            replicas,
+            next: AtomicUsize::new(0),
+            client,
+        }))
     }
 
     /// Polls each replica's `/healthz` until `shutdown`, taking failing ones out of rotation.
@@ -76,8 +84,9 @@ impl Replicas {
     fn order(&self) -> Vec<usize> {
         let n = self.replicas.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
-        let (mut healthy, sick): (Vec<usize>, Vec<usize>) =
-            (0..n).map(|i| (start + i) % n).partition(|&i| self.replicas[i].healthy.load(Ordering::Relaxed));
+        let (mut healthy, sick): (Vec<usize>, Vec<usize>) = (0..n)
+            .map(|i| (start + i) % n)
+            .partition(|&i| self.replicas[i].healthy.load(Ordering::Relaxed));
         healthy.extend(sick);
         healthy
     }
@@ -88,7 +97,10 @@ impl Replicas {
             return self.splice_upgrade(&order, request).await;
         }
         let (parts, body) = request.into_parts();
-        let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
+        let idempotent = matches!(
+            parts.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
         let small = parts
             .headers
             .get(header::CONTENT_LENGTH)
@@ -98,7 +110,13 @@ impl Replicas {
         if small || parts.method == Method::GET || parts.method == Method::HEAD {
             let bytes = match axum::body::to_bytes(body, RETRYABLE_BODY).await {
                 Ok(bytes) => bytes,
-                Err(_) => return error_response(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "request body too large"),
+                Err(_) => {
+                    return error_response(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "too_large",
+                        "request body too large",
+                    );
+                }
             };
             for (attempt, &i) in order.iter().enumerate() {
                 match self.send(i, &parts, reqwest::Body::from(bytes.clone())).await {
@@ -116,7 +134,10 @@ impl Replicas {
             return self.unavailable();
         }
         let stream = body.into_data_stream().map_err(std::io::Error::other);
-        match self.send(order[0], &parts, reqwest::Body::wrap_stream(stream)).await {
+        match self
+            .send(order[0], &parts, reqwest::Body::wrap_stream(stream))
+            .await
+        {
             Ok(response) => response,
             Err(e) => {
                 self.note_failure(order[0], &e);
@@ -133,7 +154,12 @@ impl Replicas {
         }
     }
 
-    async fn send(&self, i: usize, parts: &http::request::Parts, body: reqwest::Body) -> reqwest::Result<Response> {
+    async fn send(
+        &self,
+        i: usize,
+        parts: &http::request::Parts,
+        body: reqwest::Body,
+    ) -> reqwest::Result<Response> {
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let url = format!("{}{}", self.replicas[i].base, path);
         let upstream = self
@@ -155,7 +181,11 @@ impl Replicas {
     /// on `101`, joins the two upgraded connections.
     async fn splice_upgrade(&self, order: &[usize], mut request: Request) -> Response {
         let Some(client_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
-            return error_response(StatusCode::BAD_REQUEST, "bad_upgrade", "connection cannot be upgraded");
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_upgrade",
+                "connection cannot be upgraded",
+            );
         };
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let mut headers = forwarded_headers(request.headers());
@@ -192,7 +222,8 @@ impl Replicas {
         }
         if status == StatusCode::SWITCHING_PROTOCOLS {
             tokio::spawn(async move {
-                let (Ok(upstream_io), Ok(client_io)) = (upstream.upgrade().await, client_upgrade.await) else {
+                let (Ok(upstream_io), Ok(client_io)) = (upstream.upgrade().await, client_upgrade.await)
+                else {
                     tracing::warn!("WebSocket upgrade failed on one side");
                     return;
                 };
@@ -200,13 +231,21 @@ impl Replicas {
                 let mut client_io = TokioIo::new(client_io);
                 let _ = tokio::io::copy_bidirectional(&mut client_io, &mut upstream_io).await;
             });
-            return response.body(Body::empty()).unwrap_or_else(|_| self.unavailable());
+            return response
+                .body(Body::empty())
+                .unwrap_or_else(|_| self.unavailable());
         }
-        response.body(Body::from_stream(upstream.bytes_stream())).unwrap_or_else(|_| self.unavailable())
+        response
+            .body(Body::from_stream(upstream.bytes_stream()))
+            .unwrap_or_else(|_| self.unavailable())
     }
 
     fn unavailable(&self) -> Response {
-        error_response(StatusCode::BAD_GATEWAY, "upstream_unavailable", &format!("{} is unavailable", self.name))
+        error_response(
+            StatusCode::BAD_GATEWAY,
+            "upstream_unavailable",
+            &format!("{} is unavailable", self.name),
+        )
     }
 
     /// Ready when at least one replica answers `/readyz`.
@@ -230,7 +269,10 @@ impl Replicas {
 }
 
 fn is_upgrade(headers: &HeaderMap) -> bool {
-    headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// End-to-end headers only: hop-by-hop headers belong to one connection and must not be relayed.
@@ -304,7 +346,10 @@ mod tests {
             assert_eq!(&body[..], b"hello");
         }
         assert_eq!(count.load(Ordering::SeqCst), 4, "each POST arrived exactly once");
-        assert!(!replicas.replicas[0].healthy.load(Ordering::Relaxed), "the dead replica left rotation");
+        assert!(
+            !replicas.replicas[0].healthy.load(Ordering::Relaxed),
+            "the dead replica left rotation"
+        );
         assert!(replicas.replicas[1].healthy.load(Ordering::Relaxed));
     }
 }

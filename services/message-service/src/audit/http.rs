@@ -51,9 +51,15 @@ async fn list(
 ) -> MessageResult<Json<AuditPage>> {
     let me = workspace_member(&state, ws, caller.user_id).await?;
     if !me.role.is_admin() {
-        return Err(MessageError::forbidden("only owners and admins read the audit log"));
+        return Err(MessageError::forbidden(
+            "only owners and admins read the audit log",
+        ));
     }
-    let paging = Paging { limit: params.limit, before: params.before, after: None };
+    let paging = Paging {
+        limit: params.limit,
+        before: params.before,
+        after: None,
+    };
     let (limit, before) = (paging.limit()?, paging.before_id()?);
     let action = params.action.as_deref().filter(|a| !a.is_empty());
     let (entries, has_more) = state.audit.page(ws, action, before, limit).await?;

@@ -41,7 +41,10 @@ impl From<Row> for Entry {
             id: row.event_id,
             action: row.action,
             actor_id: row.actor_id,
-            target: row.target_type.zip(row.target_id).map(|(kind, id)| Target { kind, id }),
+            target: row
+                .target_type
+                .zip(row.target_id)
+                .map(|(kind, id)| Target { kind, id }),
             ip: row.ip,
             details: serde_json::from_str(&row.details).unwrap_or_default(),
             occurred_at: rfc3339(row.occurred_at),
@@ -55,7 +58,13 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn append(&self, records: &[Record]) -> StoreResult<()>;
     /// A workspace's entries older than `before`, newest first, optionally of one action; and
     /// whether there are more.
-    async fn page(&self, workspace_id: Uuid, action: Option<&str>, before: Option<Uuid>, limit: u32) -> StoreResult<(Vec<Entry>, bool)>;
+    async fn page(
+        &self,
+        workspace_id: Uuid,
+        action: Option<&str>,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<(Vec<Entry>, bool)>;
     /// Follows a membership change (as the log orders it).
     async fn set_member(&self, workspace_id: Uuid, user_id: Uuid, member: bool) -> StoreResult<()>;
     /// The workspaces `user_id` is in, as of the changes followed so far.

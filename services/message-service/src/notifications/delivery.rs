@@ -121,7 +121,6 @@ impl PushSender {
         Ok(true)
     }
 
-
     /// One attempt; `Err` for failures worth retrying (the network, the push service's errors).
     async fn send(&self, job: &PushJob) -> anyhow::Result<Outcome> {
         if job.deleted {

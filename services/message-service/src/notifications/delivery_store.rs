@@ -125,11 +125,20 @@ impl Outcome {
     /// `failed` once the configured attempts are spent.
     pub fn after_failure(config: &NotificationsConfig, attempt: u32, error: String) -> Outcome {
         if attempt >= config.delivery_max_attempts {
-            return Outcome::Final { status: "failed", error };
+            return Outcome::Final {
+                status: "failed",
+                error,
+            };
         }
         let factor = 2_u64.saturating_pow(attempt.saturating_sub(1).min(20));
-        let delay = config.delivery_backoff_ms.saturating_mul(factor).min(config.delivery_backoff_max_ms);
-        Outcome::Retry { at: now_ms().saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)), error }
+        let delay = config
+            .delivery_backoff_ms
+            .saturating_mul(factor)
+            .min(config.delivery_backoff_max_ms);
+        Outcome::Retry {
+            at: now_ms().saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
+            error,
+        }
     }
 
     /// The delivery row's `(status, due_at, last_error, sent_at)` after this outcome at `now`.

@@ -128,7 +128,11 @@ impl EmailSender {
                 metrics::counter!("notification_emails_sent_total").increment(1);
                 Outcome::Sent
             }
-            Err(error) => Outcome::after_failure(&self.config, u32::try_from(attempt).unwrap_or(u32::MAX), format!("{error:#}")),
+            Err(error) => Outcome::after_failure(
+                &self.config,
+                u32::try_from(attempt).unwrap_or(u32::MAX),
+                format!("{error:#}"),
+            ),
         };
         if let Outcome::Retry { error, .. } | Outcome::Final { error, .. } = &outcome {
             tracing::info!(%error, attempt, "a notification email failed");
@@ -140,7 +144,6 @@ impl EmailSender {
         }
         Ok(())
     }
-
 
     async fn send(&self, user_id: Uuid, address: &str, items: &[EmailItem]) -> anyhow::Result<()> {
         let to: Mailbox = address

@@ -273,9 +273,17 @@ async fn thread_of(state: &AppState, caller: &Caller, id: Uuid) -> MessageResult
 }
 
 /// Follows or unfollows the thread a message belongs to, for the caller.
-async fn set_following(state: &AppState, caller: &Caller, id: Uuid, following: bool) -> MessageResult<StatusCode> {
+async fn set_following(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    following: bool,
+) -> MessageResult<StatusCode> {
     let root = thread_of(state, caller, id).await?;
-    state.notifications.set_following(root, caller.user_id, following).await?;
+    state
+        .notifications
+        .set_following(root, caller.user_id, following)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

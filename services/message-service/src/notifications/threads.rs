@@ -60,7 +60,9 @@ async fn followed_threads(
         None => DEFAULT_LIMIT,
         Some(n @ 1..=MAX_LIMIT) => n,
         Some(_) => {
-            return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_LIMIT}")).into());
+            return Err(
+                ApiError::invalid_field("limit", format!("must be between 1 and {MAX_LIMIT}")).into(),
+            );
         }
     };
     let followed = state

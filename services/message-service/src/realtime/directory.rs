@@ -10,7 +10,8 @@ pub struct DbDirectory {
 }
 
 const WORKSPACES: &str = "SELECT workspace_id FROM workspace_members WHERE user_id = $1";
-const CHANNELS: &str = "SELECT cm.channel_id, c.workspace_id FROM channel_members cm JOIN channels c ON c.id = cm.channel_id
+const CHANNELS: &str =
+    "SELECT cm.channel_id, c.workspace_id FROM channel_members cm JOIN channels c ON c.id = cm.channel_id
      WHERE cm.user_id = $1";
 const CHANNEL_MEMBERS: &str = "SELECT user_id FROM channel_members WHERE channel_id = $1";
 /// A channel is readable by its members, and by the non-guest members of its workspace when public.
@@ -25,28 +26,59 @@ impl Directory for DbDirectory {
     async fn memberships(&self, user_id: Uuid) -> anyhow::Result<Memberships> {
         let (workspaces, channels): (Vec<Uuid>, Vec<(Uuid, Uuid)>) = match &self.db {
             Db::Sqlite(pool) => (
-                sqlx::query_scalar(WORKSPACES).bind(user_id).fetch_all(pool).await?,
+                sqlx::query_scalar(WORKSPACES)
+                    .bind(user_id)
+                    .fetch_all(pool)
+                    .await?,
                 sqlx::query_as(CHANNELS).bind(user_id).fetch_all(pool).await?,
             ),
             Db::Postgres(pool) => (
-                sqlx::query_scalar(WORKSPACES).bind(user_id).fetch_all(pool).await?,
+                sqlx::query_scalar(WORKSPACES)
+                    .bind(user_id)
+                    .fetch_all(pool)
+                    .await?,
                 sqlx::query_as(CHANNELS).bind(user_id).fetch_all(pool).await?,
             ),
         };
-        Ok(Memberships { workspaces: workspaces.into_iter().collect(), channels: channels.into_iter().collect() })
+        Ok(Memberships {
+            workspaces: workspaces.into_iter().collect(),
+            channels: channels.into_iter().collect(),
+        })
     }
 
     async fn channel_members(&self, channel_id: Uuid) -> anyhow::Result<Vec<Uuid>> {
         Ok(match &self.db {
-            Db::Sqlite(pool) => sqlx::query_scalar(CHANNEL_MEMBERS).bind(channel_id).fetch_all(pool).await?,
-            Db::Postgres(pool) => sqlx::query_scalar(CHANNEL_MEMBERS).bind(channel_id).fetch_all(pool).await?,
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar(CHANNEL_MEMBERS)
+                    .bind(channel_id)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(CHANNEL_MEMBERS)
+                    .bind(channel_id)
+                    .fetch_all(pool)
+                    .await?
+            }
         })
     }
 
     async fn readable_channel(&self, user_id: Uuid, channel_id: Uuid) -> anyhow::Result<Option<Uuid>> {
         Ok(match &self.db {
-            Db::Sqlite(pool) => sqlx::query_scalar(READABLE).bind(user_id).bind(channel_id).fetch_optional(pool).await?,
-            Db::Postgres(pool) => sqlx::query_scalar(READABLE).bind(user_id).bind(channel_id).fetch_optional(pool).await?,
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar(READABLE)
+                    .bind(user_id)
+                    .bind(channel_id)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(READABLE)
+                    .bind(user_id)
+                    .bind(channel_id)
+                    .fetch_optional(pool)
+                    .await?
+            }
         })
     }
 }

@@ -42,10 +42,25 @@ pub struct Realtime {
 }
 
 impl Realtime {
-    pub async fn start(db: Db, bus: Arc<dyn EventBus>, shutdown: CancellationToken) -> anyhow::Result<Arc<Self>> {
+    pub async fn start(
+        db: Db,
+        bus: Arc<dyn EventBus>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Arc<Self>> {
         let directory = Arc::new(directory::DbDirectory { db: db.clone() });
-        let hub = Hub::start(bus.clone(), directory, ConnectionConfig::default(), shutdown.clone()).await?;
-        let realtime = Arc::new(Self { hub, db, bus, replica_id: Uuid::now_v7() });
+        let hub = Hub::start(
+            bus.clone(),
+            directory,
+            ConnectionConfig::default(),
+            shutdown.clone(),
+        )
+        .await?;
+        let realtime = Arc::new(Self {
+            hub,
+            db,
+            bus,
+            replica_id: Uuid::now_v7(),
+        });
         tokio::spawn(realtime.clone().heartbeat(shutdown));
         Ok(realtime)
     }
@@ -57,7 +72,12 @@ impl Realtime {
                 () = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let event = Envelope::new("realtime.replica_alive", 1, "message-service", json!({"replica_id": self.replica_id}));
+            let event = Envelope::new(
+                "realtime.replica_alive",
+                1,
+                "message-service",
+                json!({"replica_id": self.replica_id}),
+            );
             if let Err(e) = self.bus.publish(&[event]).await {
                 tracing::warn!(error = %e, "cannot send the replica heartbeat");
             }
@@ -65,7 +85,12 @@ impl Realtime {
     }
 
     async fn report(&self, kind: &str, connection_id: Uuid, user_id: Uuid) {
-        let event = Envelope::new(kind, 1, "message-service", json!({"connection_id": connection_id, "user_id": user_id, "replica_id": self.replica_id}));
+        let event = Envelope::new(
+            kind,
+            1,
+            "message-service",
+            json!({"connection_id": connection_id, "user_id": user_id, "replica_id": self.replica_id}),
+        );
         if let Err(e) = self.bus.publish(&[event]).await {
             tracing::warn!(error = %e, kind, "cannot report a connection");
         }
@@ -73,7 +98,9 @@ impl Realtime {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_ticket)).routes(routes!(connect))
+    OpenApiRouter::new()
+        .routes(routes!(create_ticket))
+        .routes(routes!(connect))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,7 +116,10 @@ pub struct Ticket {
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
 async fn create_ticket(State(state): State<AppState>, caller: Caller) -> Result<Json<Ticket>, ApiError> {
     let ticket = tickets::issue(&state.realtime.db, caller.user_id, now_ms()).await?;
-    Ok(Json(Ticket { ticket, expires_in: tickets::TICKET_TTL_SECS }))
+    Ok(Json(Ticket {
+        ticket,
+        expires_in: tickets::TICKET_TTL_SECS,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -103,7 +133,11 @@ pub struct ConnectParams {
 /// The WebSocket. Frames are `{"type", "cursor", "data"}`; the first is `hello`.
 #[utoipa::path(get, path = "/api/v1/realtime", tag = "realtime", params(ConnectParams),
     responses((status = 101, description = "switching to the WebSocket protocol"), (status = 401, body = ErrorBody)))]
-async fn connect(State(state): State<AppState>, Query(params): Query<ConnectParams>, upgrade: WebSocketUpgrade) -> Response {
+async fn connect(
+    State(state): State<AppState>,
+    Query(params): Query<ConnectParams>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let user_id = match tickets::redeem(&state.realtime.db, &params.ticket, now_ms()).await {
         Ok(Some(user_id)) => user_id,
         Ok(None) => return ApiError::unauthorized("invalid or expired ticket").into_response(),

@@ -27,11 +27,21 @@ pub async fn issue(db: &Db, user_id: Uuid, now: i64) -> anyhow::Result<String> {
     );
     match db {
         Db::Sqlite(pool) => {
-            sqlx::query(insert).bind(hash(&ticket)).bind(user_id).bind(expires_at).execute(pool).await?;
+            sqlx::query(insert)
+                .bind(hash(&ticket))
+                .bind(user_id)
+                .bind(expires_at)
+                .execute(pool)
+                .await?;
             sqlx::query(sweep).bind(now).execute(pool).await?;
         }
         Db::Postgres(pool) => {
-            sqlx::query(insert).bind(hash(&ticket)).bind(user_id).bind(expires_at).execute(pool).await?;
+            sqlx::query(insert)
+                .bind(hash(&ticket))
+                .bind(user_id)
+                .bind(expires_at)
+                .execute(pool)
+                .await?;
             sqlx::query(sweep).bind(now).execute(pool).await?;
         }
     }
@@ -42,8 +52,20 @@ pub async fn issue(db: &Db, user_id: Uuid, now: i64) -> anyhow::Result<String> {
 pub async fn redeem(db: &Db, ticket: &str, now: i64) -> anyhow::Result<Option<Uuid>> {
     let sql = "DELETE FROM realtime_tickets WHERE ticket_hash = $1 AND expires_at >= $2 RETURNING user_id";
     let user = match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql).bind(hash(ticket)).bind(now).fetch_optional(pool).await?,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(hash(ticket)).bind(now).fetch_optional(pool).await?,
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(sql)
+                .bind(hash(ticket))
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(sql)
+                .bind(hash(ticket))
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+        }
     };
     Ok(user)
 }

@@ -59,7 +59,13 @@ pub trait MessageStore: Send + Sync + 'static {
     /// Every member of a workspace, in joining order.
     async fn members(&self, workspace_id: Uuid) -> StoreResult<Vec<Member>>;
     /// Changes a member's role; [`StoreError::LastOwner`] if no owner would remain.
-    async fn set_role(&self, workspace_id: Uuid, user_id: Uuid, role: Role, actor: Uuid) -> StoreResult<Option<Member>>;
+    async fn set_role(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        role: Role,
+        actor: Uuid,
+    ) -> StoreResult<Option<Member>>;
     /// Removes a member from the workspace and every channel of it; false if not a member.
     async fn remove_member(&self, workspace_id: Uuid, user_id: Uuid, actor: Uuid) -> StoreResult<bool>;
 
@@ -87,7 +93,12 @@ pub trait MessageStore: Send + Sync + 'static {
         include_public: bool,
     ) -> StoreResult<Vec<ChannelListItem>>;
     /// Renames, re-topics or (un)archives a channel; [`StoreError::NameTaken`].
-    async fn update_channel(&self, channel_id: Uuid, patch: &ChannelPatch, actor: Uuid) -> StoreResult<Option<Channel>>;
+    async fn update_channel(
+        &self,
+        channel_id: Uuid,
+        patch: &ChannelPatch,
+        actor: Uuid,
+    ) -> StoreResult<Option<Channel>>;
     /// Adds a member, their read marker at the newest message; false if already a member.
     async fn join_channel(&self, channel_id: Uuid, user_id: Uuid, now: i64) -> StoreResult<bool>;
     /// Removes a member; false if not a member.
@@ -124,7 +135,12 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn versions(&self, message_id: Uuid) -> StoreResult<Vec<Version>>;
     /// Turns a message into a tombstone, erasing its text, versions, mentions, reactions, pins,
     /// search entry and file attachments; files no other message uses are freed.
-    async fn delete_message(&self, message_id: Uuid, now: i64, actor: Uuid) -> StoreResult<Option<DeletedMessage>>;
+    async fn delete_message(
+        &self,
+        message_id: Uuid,
+        now: i64,
+        actor: Uuid,
+    ) -> StoreResult<Option<DeletedMessage>>;
     /// Adds (`on`) or removes a reaction; false if nothing changed.
     async fn set_reaction(
         &self,

@@ -10,13 +10,18 @@ use crate::helpers::*;
 async fn audit_log_with(app: &TestApp, admin: &TestUser, ws: &str, actions: &[&str]) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let (status, page) = app.get(admin, &format!("/api/v1/workspaces/{ws}/audit-log?limit=200")).await;
+        let (status, page) = app
+            .get(admin, &format!("/api/v1/workspaces/{ws}/audit-log?limit=200"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{page}");
         let entries = page["entries"].as_array().cloned().unwrap_or_default();
         if actions.iter().all(|a| entries.iter().any(|e| e["action"] == *a)) {
             return entries;
         }
-        assert!(tokio::time::Instant::now() < deadline, "waited for {actions:?}, have {entries:#?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited for {actions:?}, have {entries:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -29,7 +34,8 @@ fn one<'a>(entries: &'a [Value], action: &str) -> &'a Value {
 
 async fn login(app: &TestApp, user: &TestUser, password: &str) -> (StatusCode, Value) {
     let body = json!({"email": user.email, "password": password});
-    app.request(Method::POST, "/api/v1/auth/login", None, Some(body)).await
+    app.request(Method::POST, "/api/v1/auth/login", None, Some(body))
+        .await
 }
 
 on_both_backends! {

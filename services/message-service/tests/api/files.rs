@@ -298,13 +298,24 @@ async fn an_upload_that_is_not_multipart_is_refused_with_the_error_body() {
     let (app, _s3) = spawn(Backend::Sqlite, None).await;
     let alice = app.register("Alice").await;
     for content_type in [None, Some("application/json"), Some("multipart/form-data")] {
-        let mut request = app.http.post(app.url("/api/v1/files")).bearer_auth(&alice.token).body("{}");
+        let mut request = app
+            .http
+            .post(app.url("/api/v1/files"))
+            .bearer_auth(&alice.token)
+            .body("{}");
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
         let response = request.send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type:?}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}"
+        );
         let body: Value = response.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "unsupported_media_type", "{content_type:?}: {body}");
+        assert_eq!(
+            body["error"]["code"], "unsupported_media_type",
+            "{content_type:?}: {body}"
+        );
     }
 }

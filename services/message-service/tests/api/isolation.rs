@@ -49,25 +49,76 @@ impl Victim {
         let channel = create_channel(app, &owner, &ws, "secrets", "private").await;
         let message = id(&post(app, &owner, &channel, "the quarterly numbers").await);
         reply(app, &owner, &channel, &message, "a reply").await;
-        assert_eq!(app.put(&owner, &format!("/api/v1/messages/{message}/reactions/eyes"), json!({})).await.0, StatusCode::NO_CONTENT);
-        let form = Form::new()
-            .text("workspace_id", ws.clone())
-            .part("file", Part::bytes(b"private notes".to_vec()).file_name("notes.txt").mime_str("text/plain").unwrap());
-        let response = app.http.post(app.url("/api/v1/files")).bearer_auth(&owner.token).multipart(form).send().await.unwrap();
+        assert_eq!(
+            app.put(
+                &owner,
+                &format!("/api/v1/messages/{message}/reactions/eyes"),
+                json!({})
+            )
+            .await
+            .0,
+            StatusCode::NO_CONTENT
+        );
+        let form = Form::new().text("workspace_id", ws.clone()).part(
+            "file",
+            Part::bytes(b"private notes".to_vec())
+                .file_name("notes.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+        let response = app
+            .http
+            .post(app.url("/api/v1/files"))
+            .bearer_auth(&owner.token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
         let file = id(&response.json().await.unwrap());
         let created = |(status, body): (StatusCode, Value)| {
             assert!(status.is_success(), "{status} {body}");
             body
         };
-        let bot = id(&created(app.post(&owner, &format!("/api/v1/workspaces/{ws}/bots"), json!({"name": "Victim Bot"})).await));
-        let webhook = id(&created(app.post(&owner, &format!("/api/v1/workspaces/{ws}/webhooks"), json!({"channel_id": general, "name": "CI"})).await));
-        let token = id(&created(app.post(&owner, "/api/v1/tokens", json!({"name": "script"})).await));
+        let bot = id(&created(
+            app.post(
+                &owner,
+                &format!("/api/v1/workspaces/{ws}/bots"),
+                json!({"name": "Victim Bot"}),
+            )
+            .await,
+        ));
+        let webhook = id(&created(
+            app.post(
+                &owner,
+                &format!("/api/v1/workspaces/{ws}/webhooks"),
+                json!({"channel_id": general, "name": "CI"}),
+            )
+            .await,
+        ));
+        let token = id(&created(
+            app.post(&owner, "/api/v1/tokens", json!({"name": "script"}))
+                .await,
+        ));
         let sessions = created(app.get(&owner, "/api/v1/users/me/sessions").await);
         let session = id(&sessions["sessions"][0]);
         let subscription = crate::web_push::Browser::new().subscription("https://push.example.com/victim");
-        let push_subscription = id(&created(app.post(&owner, "/api/v1/users/me/push-subscriptions", subscription).await));
-        Victim { owner, ws, channel, message, file, bot, webhook, token, session, push_subscription }
+        let push_subscription = id(&created(
+            app.post(&owner, "/api/v1/users/me/push-subscriptions", subscription)
+                .await,
+        ));
+        Victim {
+            owner,
+            ws,
+            channel,
+            message,
+            file,
+            bot,
+            webhook,
+            token,
+            session,
+            push_subscription,
+        }
     }
 
     /// What an attack could change, as the victim reads it.
@@ -124,7 +175,9 @@ impl Victim {
 /// A body the operation accepts, so that a refusal is about the resource, not the input.
 fn body_for(method: &str, path: &str, victim: &Victim, attacker: &TestUser) -> Option<Value> {
     let body = match (method, path) {
-        ("POST", "/api/v1/channels/{ch}/messages") | ("PATCH", "/api/v1/messages/{id}") => json!({"text": "hello"}),
+        ("POST", "/api/v1/channels/{ch}/messages") | ("PATCH", "/api/v1/messages/{id}") => {
+            json!({"text": "hello"})
+        }
         ("PATCH", "/api/v1/channels/{ch}") => json!({"topic": "taken over"}),
         ("POST", "/api/v1/channels/{ch}/members") => json!({"user_id": attacker.id}),
         ("PUT", "/api/v1/channels/{ch}/notification-settings") => json!({"level": "all"}),
@@ -134,17 +187,30 @@ fn body_for(method: &str, path: &str, victim: &Victim, attacker: &TestUser) -> O
         ("POST", "/api/v1/workspaces/{ws}/channels") => json!({"name": "intruders", "visibility": "public"}),
         ("POST", "/api/v1/workspaces/{ws}/dms") => json!({"user_ids": [victim.owner.id]}),
         ("PATCH", "/api/v1/workspaces/{ws}/members/{user}") => json!({"role": "member"}),
-        ("POST", "/api/v1/workspaces/{ws}/webhooks") => json!({"channel_id": victim.channel, "name": "Intruder"}),
+        ("POST", "/api/v1/workspaces/{ws}/webhooks") => {
+            json!({"channel_id": victim.channel, "name": "Intruder"})
+        }
         (_, _) if method == "GET" || method == "DELETE" => return None,
         _ => json!({}),
     };
     Some(body)
 }
 
-async fn assert_not_found(app: &TestApp, attacker: &TestUser, method: Method, path: &str, body: Option<Value>) {
-    let (status, answer) = app.request(method.clone(), path, Some(&attacker.token), body).await;
+async fn assert_not_found(
+    app: &TestApp,
+    attacker: &TestUser,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) {
+    let (status, answer) = app
+        .request(method.clone(), path, Some(&attacker.token), body)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path} answered {answer}");
-    assert_eq!(answer["error"]["code"], "not_found", "{method} {path}: the contract's error body: {answer}");
+    assert_eq!(
+        answer["error"]["code"], "not_found",
+        "{method} {path}: the contract's error body: {answer}"
+    );
 }
 
 on_both_backends! {

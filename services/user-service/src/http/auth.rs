@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use echo_auth::Caller;
 use echo_domain::{DisplayName, Email, Password, new_id, time::now_ms};
-use echo_http::{ErrorBody, Json};
 use echo_events::Envelope;
+use echo_http::{ErrorBody, Json};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -16,14 +16,18 @@ use uuid::Uuid;
 
 use super::views::{AuthResponse, TokenPair, UserView};
 use crate::error::{UserError, UserResult};
-use crate::state::AppState;
 use crate::presence::PRODUCER;
 use crate::sign_ins::{self, Revocation};
+use crate::state::AppState;
 use crate::store::{NewSession, NewUser, Rotation, SessionRow, UserRow};
 use crate::tokens::{hash_refresh_token, new_refresh_token};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(register)).routes(routes!(login)).routes(routes!(refresh)).routes(routes!(logout))
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -87,7 +91,11 @@ async fn register(
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = AuthResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
-async fn login(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<LoginRequest>) -> UserResult<Json<AuthResponse>> {
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<LoginRequest>,
+) -> UserResult<Json<AuthResponse>> {
     let password = Password::for_login(&body.password).map_err(|_| UserError::BadCredentials)?;
     // An unparseable email cannot have an account; it still pays for a hash so timing tells nothing.
     let credentials = match Email::parse(&body.email) {
@@ -98,7 +106,13 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Json(body): Js
     if !state.passwords.verify(password, hash).await? {
         tracing::info!("login failed");
         if let Some(user_id) = user_id {
-            state.store.record(&[sign_ins::login_failed(user_id, sign_ins::client_ip(&headers).as_deref())]).await?;
+            state
+                .store
+                .record(&[sign_ins::login_failed(
+                    user_id,
+                    sign_ins::client_ip(&headers).as_deref(),
+                )])
+                .await?;
             state.relay.notify();
         }
         return Err(UserError::BadCredentials);
@@ -112,23 +126,42 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Json(body): Js
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
-async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> UserResult<Json<TokenPair>> {
+async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> UserResult<Json<TokenPair>> {
     if body.refresh_token.len() > 200 {
         return Err(UserError::BadRefreshToken);
     }
     let now = now_ms();
     let (token, new_hash) = new_refresh_token();
     let expires_at = now + refresh_ttl_ms(&state);
-    match state.store.rotate_refresh(&hash_refresh_token(&body.refresh_token), &new_hash, now, expires_at).await? {
+    match state
+        .store
+        .rotate_refresh(
+            &hash_refresh_token(&body.refresh_token),
+            &new_hash,
+            now,
+            expires_at,
+        )
+        .await?
+    {
         Rotation::Rotated(session) => {
             let (access_token, expires_in) = state.keys.access_token(session.user_id, session.id).await?;
-            Ok(Json(TokenPair { access_token, refresh_token: token, expires_in }))
+            Ok(Json(TokenPair {
+                access_token,
+                refresh_token: token,
+                expires_in,
+            }))
         }
         Rotation::Reused { session_id } => {
             tracing::warn!(%session_id, "rotated refresh token presented again; session revoked");
             // The store revoked it (and recorded why); its access tokens stop here.
             state.relay.notify();
-            state.revocations.revoke(session_id, access_revocation_ttl(&state)).await?;
+            state
+                .revocations
+                .revoke(session_id, access_revocation_ttl(&state))
+                .await?;
             Err(UserError::BadRefreshToken)
         }
         Rotation::Rejected => Err(UserError::BadRefreshToken),
@@ -150,14 +183,43 @@ async fn logout(State(state): State<AppState>, caller: Caller) -> UserResult<Sta
 async fn open_session(state: &AppState, user_id: Uuid, headers: &HeaderMap) -> UserResult<AuthResponse> {
     let now = now_ms();
     let (refresh_token, refresh_hash) = new_refresh_token();
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(300).collect();
-    let session = NewSession { id: new_id(), user_id, user_agent, refresh_hash, now, expires_at: now + refresh_ttl_ms(state) };
-    let started = sign_ins::session_started(user_id, session.id, sign_ins::client_ip(headers).as_deref(), &session.user_agent);
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
+    let session = NewSession {
+        id: new_id(),
+        user_id,
+        user_agent,
+        refresh_hash,
+        now,
+        expires_at: now + refresh_ttl_ms(state),
+    };
+    let started = sign_ins::session_started(
+        user_id,
+        session.id,
+        sign_ins::client_ip(headers).as_deref(),
+        &session.user_agent,
+    );
     state.store.create_session(&session, &[started]).await?;
     state.relay.notify();
     let (access_token, expires_in) = state.keys.access_token(user_id, session.id).await?;
-    let user = state.store.user(user_id).await?.ok_or(UserError::NotFound("user"))?;
-    Ok(AuthResponse { user: UserView::own(user), tokens: TokenPair { access_token, refresh_token, expires_in } })
+    let user = state
+        .store
+        .user(user_id)
+        .await?
+        .ok_or(UserError::NotFound("user"))?;
+    Ok(AuthResponse {
+        user: UserView::own(user),
+        tokens: TokenPair {
+            access_token,
+            refresh_token,
+            expires_in,
+        },
+    })
 }
 
 /// Revokes a session in the database (refresh tokens) and in the revocation list (access tokens).
@@ -166,7 +228,10 @@ pub(crate) async fn revoke(state: &AppState, session: &SessionRow, why: Revocati
     if state.store.revoke_session(session.id, now_ms(), &[event]).await? {
         state.relay.notify();
     }
-    state.revocations.revoke(session.id, access_revocation_ttl(state)).await?;
+    state
+        .revocations
+        .revoke(session.id, access_revocation_ttl(state))
+        .await?;
     Ok(())
 }
 
@@ -176,5 +241,7 @@ fn access_revocation_ttl(state: &AppState) -> Duration {
 }
 
 fn refresh_ttl_ms(state: &AppState) -> i64 {
-    i64::try_from(state.config.refresh_ttl_secs).unwrap_or(i64::MAX / 2_000).saturating_mul(1000)
+    i64::try_from(state.config.refresh_ttl_secs)
+        .unwrap_or(i64::MAX / 2_000)
+        .saturating_mul(1000)
 }

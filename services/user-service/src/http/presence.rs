@@ -19,7 +19,9 @@ use crate::state::AppState;
 const MAX_IDS: usize = 200;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(set_presence)).routes(routes!(get_presence))
+    OpenApiRouter::new()
+        .routes(routes!(set_presence))
+        .routes(routes!(get_presence))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
@@ -51,8 +53,15 @@ pub struct PresenceUpdate {
 #[utoipa::path(put, path = "/api/v1/users/me/presence", tag = "presence", security(("bearer" = [])), request_body = PresenceUpdate,
     responses((status = 204), (status = 400, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
-async fn set_presence(State(state): State<AppState>, caller: Caller, Json(body): Json<PresenceUpdate>) -> UserResult<StatusCode> {
-    state.store.set_presence(caller.user_id, body.status.as_str(), now_ms()).await?;
+async fn set_presence(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<PresenceUpdate>,
+) -> UserResult<StatusCode> {
+    state
+        .store
+        .set_presence(caller.user_id, body.status.as_str(), now_ms())
+        .await?;
     state.relay.notify();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -74,20 +83,31 @@ pub struct PresenceMap {
 #[utoipa::path(get, path = "/api/v1/presence", tag = "presence", security(("bearer" = [])), params(PresenceQuery),
     responses((status = 200, body = PresenceMap), (status = 400, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
-async fn get_presence(State(state): State<AppState>, caller: Caller, Query(query): Query<PresenceQuery>) -> UserResult<Json<PresenceMap>> {
+async fn get_presence(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PresenceQuery>,
+) -> UserResult<Json<PresenceMap>> {
     let ids = query
         .user_ids
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| Uuid::parse_str(s).map_err(|_| echo_domain::Invalid::new("user_ids", format!("{s} is not a user id"))))
+        .map(|s| {
+            Uuid::parse_str(s)
+                .map_err(|_| echo_domain::Invalid::new("user_ids", format!("{s} is not a user id")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if ids.len() > MAX_IDS {
         return Err(echo_domain::Invalid::new("user_ids", format!("at most {MAX_IDS} ids")).into());
     }
     let mut presence: BTreeMap<Uuid, String> = ids.iter().map(|id| (*id, "offline".to_owned())).collect();
     for (id, status, connections) in state.store.presence(&ids).await? {
-        let seen = if id == caller.user_id { status } else { seen_by_others(&status, connections).to_owned() };
+        let seen = if id == caller.user_id {
+            status
+        } else {
+            seen_by_others(&status, connections).to_owned()
+        };
         presence.insert(id, seen);
     }
     Ok(Json(PresenceMap { presence }))

@@ -58,7 +58,11 @@ async fn list(State(state): State<AppState>, caller: Caller) -> UserResult<Json<
     params(("id" = Uuid, Path, description = "session id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, session_id = %id))]
-async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> UserResult<StatusCode> {
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> UserResult<StatusCode> {
     let session = state.store.session(id).await?;
     match session {
         Some(s) if s.user_id == caller.user_id && s.revoked_at.is_none() => {

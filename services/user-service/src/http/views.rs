@@ -41,7 +41,10 @@ impl UserView {
 
     pub fn own(row: UserRow) -> Self {
         let email = Some(row.email.clone());
-        Self { email, ..Self::public(row) }
+        Self {
+            email,
+            ..Self::public(row)
+        }
     }
 }
 

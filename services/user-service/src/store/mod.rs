@@ -16,8 +16,10 @@ use uuid::Uuid;
 pub use self::postgres::PostgresStore;
 pub use self::sqlite::SqliteStore;
 
-pub static MIGRATIONS: Migrations =
-    Migrations { sqlite: &sqlx::migrate!("./migrations/sqlite"), postgres: &sqlx::migrate!("./migrations/postgres") };
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("./migrations/sqlite"),
+    postgres: &sqlx::migrate!("./migrations/postgres"),
+};
 
 /// Makes the event that records a change, from the changed row.
 pub type EventOf<'a> = &'a (dyn Fn(&UserRow) -> Envelope + Send + Sync);
@@ -145,7 +147,13 @@ pub trait UserStore: Send + Sync + 'static {
     /// The id and password hash of the account with this (normalised) email.
     async fn credentials(&self, email: &str) -> StoreResult<Option<(Uuid, String)>>;
     /// Applies a profile patch, records the event `event_of` makes of the result, returns the user.
-    async fn update_profile(&self, id: Uuid, patch: &ProfilePatch, now: i64, event_of: EventOf<'_>) -> StoreResult<Option<UserRow>>;
+    async fn update_profile(
+        &self,
+        id: Uuid,
+        patch: &ProfilePatch,
+        now: i64,
+        event_of: EventOf<'_>,
+    ) -> StoreResult<Option<UserRow>>;
     /// The user's preferences document (JSON text).
     async fn preferences(&self, id: Uuid) -> StoreResult<Option<String>>;
     /// Replaces the user's preferences document.
@@ -158,7 +166,13 @@ pub trait UserStore: Send + Sync + 'static {
     /// The user's live sessions, newest first.
     async fn live_sessions(&self, user_id: Uuid, now: i64) -> StoreResult<Vec<SessionRow>>;
     /// Exchanges a refresh token for a new one, detecting reuse of rotated tokens.
-    async fn rotate_refresh(&self, old_hash: &[u8], new_hash: &[u8], now: i64, expires_at: i64) -> StoreResult<Rotation>;
+    async fn rotate_refresh(
+        &self,
+        old_hash: &[u8],
+        new_hash: &[u8],
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<Rotation>;
     /// Revokes a session; false if it was unknown or already revoked.
     async fn revoke_session(&self, id: Uuid, now: i64, events: &[Envelope]) -> StoreResult<bool>;
     /// Records events that change nothing here (a failed login, for the audit log).
@@ -177,7 +191,13 @@ pub trait UserStore: Send + Sync + 'static {
     async fn set_presence(&self, user_id: Uuid, status: &str, now: i64) -> StoreResult<()>;
     /// Records a live connection held by `replica` (idempotent); `presence.changed` when the user
     /// comes online.
-    async fn open_connection(&self, connection_id: &str, user_id: Uuid, replica: Option<&str>, now: i64) -> StoreResult<()>;
+    async fn open_connection(
+        &self,
+        connection_id: &str,
+        user_id: Uuid,
+        replica: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()>;
     /// Notes a sign of life from a message-service replica at `at` (never moving it back).
     async fn replica_seen(&self, replica: &str, at: i64) -> StoreResult<()>;
     /// Closes the connections of replicas silent for `timeout_ms` while another replica was heard

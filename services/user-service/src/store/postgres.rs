@@ -12,4 +12,8 @@ impl PostgresStore {
     }
 }
 
-super::sql::impl_user_store!(PostgresStore, sqlx::Postgres, echo_events::outbox::enqueue_postgres);
+super::sql::impl_user_store!(
+    PostgresStore,
+    sqlx::Postgres,
+    echo_events::outbox::enqueue_postgres
+);

@@ -7,13 +7,24 @@ use reqwest::{Method, StatusCode};
 async fn operations_endpoints_answer() {
     let app = TestApp::spawn(Backend::Sqlite).await;
 
-    assert_eq!(app.request(Method::GET, "/healthz", None, None).await.0, StatusCode::OK);
+    assert_eq!(
+        app.request(Method::GET, "/healthz", None, None).await.0,
+        StatusCode::OK
+    );
     let (status, ready) = app.request(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::OK, "{ready}");
     assert_eq!(ready["checks"]["users_db"]["status"], "up");
     assert_eq!(ready["checks"]["bus"]["status"], "up");
     app.request(Method::GET, "/api/v1/users/me", None, None).await;
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
 }
 
@@ -24,7 +35,13 @@ async fn the_openapi_document_describes_the_api_and_the_docs_page_serves() {
     let (status, doc) = app.request(Method::GET, "/api/openapi.json", None, None).await;
 
     assert_eq!(status, StatusCode::OK);
-    for path in ["/api/v1/auth/register", "/api/v1/auth/refresh", "/api/v1/users/me/sessions/{id}", "/api/v1/presence", "/api/v1/ai/status"] {
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/refresh",
+        "/api/v1/users/me/sessions/{id}",
+        "/api/v1/presence",
+        "/api/v1/ai/status",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
@@ -40,7 +57,12 @@ async fn responses_carry_security_headers_and_a_request_id() {
     let response = app.http.get(app.url("/")).send().await.unwrap();
 
     let headers = response.headers();
-    assert!(headers["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["referrer-policy"], "no-referrer");
@@ -57,14 +79,19 @@ async fn unknown_api_paths_and_oversized_bodies_get_contract_errors() {
     assert_eq!(body["error"]["code"], "not_found");
 
     let huge = serde_json::json!({"email": "a@example.com", "password": "x".repeat(100 * 1024)});
-    let (status, body) = app.request(Method::POST, "/api/v1/auth/login", None, Some(huge)).await;
+    let (status, body) = app
+        .request(Method::POST, "/api/v1/auth/login", None, Some(huge))
+        .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["error"]["code"], "too_large");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_ups_from_one_address_are_rate_limited_with_retry_after() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.gateway.rate_limits.register_per_ip = api_gateway::ratelimit::Limit::per_hour(3)).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.gateway.rate_limits.register_per_ip = api_gateway::ratelimit::Limit::per_hour(3)
+    })
+    .await;
     for name in ["A", "B", "C"] {
         app.register(name).await;
     }
@@ -78,7 +105,11 @@ async fn sign_ups_from_one_address_are_rate_limited_with_retry_after() {
         .unwrap();
 
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=3600).contains(&retry_after));
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
@@ -86,7 +117,10 @@ async fn sign_ups_from_one_address_are_rate_limited_with_retry_after() {
 
 async fn repeated_failed_logins_slow_down_that_account_only(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
-        c.gateway.rate_limits.login_failures_per_account = api_gateway::ratelimit::Limit { requests: 3, window_secs: 900 };
+        c.gateway.rate_limits.login_failures_per_account = api_gateway::ratelimit::Limit {
+            requests: 3,
+            window_secs: 900,
+        };
     })
     .await;
     let alice = app.register("Alice").await;
@@ -94,15 +128,32 @@ async fn repeated_failed_logins_slow_down_that_account_only(backend: Backend) {
     let login = |email: String, password: &'static str| {
         let app = &app;
         async move {
-            app.request(Method::POST, "/api/v1/auth/login", None, Some(serde_json::json!({"email": email, "password": password}))).await.0
+            app.request(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({"email": email, "password": password})),
+            )
+            .await
+            .0
         }
     };
     for _ in 0..3 {
-        assert_eq!(login(alice.email.clone(), "wrong password!").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            login(alice.email.clone(), "wrong password!").await,
+            StatusCode::UNAUTHORIZED
+        );
     }
 
-    assert_eq!(login(alice.email.to_uppercase(), "correct horse battery staple").await, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(login(bob.email.clone(), "correct horse battery staple").await, StatusCode::OK, "other accounts are unaffected");
+    assert_eq!(
+        login(alice.email.to_uppercase(), "correct horse battery staple").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login(bob.email.clone(), "correct horse battery staple").await,
+        StatusCode::OK,
+        "other accounts are unaffected"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,14 +168,23 @@ async fn repeated_failed_logins_slow_down_that_account_only_with_limits_in_redis
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_user_has_a_request_budget() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.gateway.rate_limits.per_user = api_gateway::ratelimit::Limit::per_minute(5)).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.gateway.rate_limits.per_user = api_gateway::ratelimit::Limit::per_minute(5)
+    })
+    .await;
     let alice = app.register("Alice").await;
     let bob = app.register("Bob").await;
 
     let statuses: Vec<StatusCode> = futures_statuses(&app, &alice, 7).await;
 
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 5);
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 2);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        2
+    );
     assert_eq!(app.get(&bob, "/api/v1/users/me").await.0, StatusCode::OK);
 }
 

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod gateway;
 mod profile;
 mod sessions;
 mod tokens;
-mod gateway;

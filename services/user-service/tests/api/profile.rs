@@ -85,13 +85,19 @@ async fn connections_of_a_silent_replica_are_closed(backend: Backend) {
     let report = |kind: &str, payload| Envelope::new(kind, 1, "message-service", payload);
 
     app.bus
-        .publish(&[report("connection.opened", json!({"connection_id": Uuid::now_v7(), "user_id": alice.id, "replica_id": crashed}))])
+        .publish(&[report(
+            "connection.opened",
+            json!({"connection_id": Uuid::now_v7(), "user_id": alice.id, "replica_id": crashed}),
+        )])
         .await
         .unwrap();
     wait_for_presence(&app, &bob, &alice, "online").await;
 
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    app.bus.publish(&[report("realtime.replica_alive", json!({"replica_id": alive}))]).await.unwrap();
+    app.bus
+        .publish(&[report("realtime.replica_alive", json!({"replica_id": alive}))])
+        .await
+        .unwrap();
     wait_for_presence(&app, &bob, &alice, "offline").await;
 }
 
@@ -104,7 +110,9 @@ mod replicas {
 async fn wait_for_presence(app: &TestApp, viewer: &TestUser, user: &TestUser, expected: &str) {
     let mut seen = serde_json::Value::Null;
     for _ in 0..100 {
-        let (_, body) = app.get(viewer, &format!("/api/v1/presence?user_ids={}", user.id)).await;
+        let (_, body) = app
+            .get(viewer, &format!("/api/v1/presence?user_ids={}", user.id))
+            .await;
         seen = body["presence"][user.id.to_string()].clone();
         if seen == expected {
             return;
@@ -113,4 +121,3 @@ async fn wait_for_presence(app: &TestApp, viewer: &TestUser, user: &TestUser, ex
     }
     panic!("presence stayed {seen}, expected {expected}");
 }
-
