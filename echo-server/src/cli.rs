@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::commands::ai::{self, AiCommand};
 use crate::commands::cluster::{self, ClusterArgs};
 use crate::commands::events::{self, EventsCommand};
+use crate::commands::export::{self, ExportArgs};
 use crate::commands::import::{self, ImportCommand};
 use crate::config::{EchoConfig, Overrides, absolute};
 use crate::system::{self, ServiceName, System};
@@ -67,7 +68,10 @@ enum Command {
     /// The AI features' embedding model.
     #[command(subcommand)]
     Ai(AiCommand),
-    /// Bring history in from another chat system (a Slack export).
+    /// Write a workspace's export (a ZIP of its people, channels, messages and files; layout in
+    /// docs/export.md), as owners and admins download it from the web app.
+    Export(ExportArgs),
+    /// Bring history in: an Echo export, or a Slack export.
     #[command(subcommand)]
     Import(ImportCommand),
     /// Print the OpenAPI document of the public HTTP API (JSON), as served at /api/openapi.json.
@@ -104,7 +108,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up { port } | Command::Serve { port, .. } => *port,
         _ => None,
     };
-    let overrides = Overrides { config_file: cli.global.config.clone(), data_dir: cli.global.data_dir.clone(), port };
+    let overrides = Overrides {
+        config_file: cli.global.config.clone(),
+        data_dir: cli.global.data_dir.clone(),
+        port,
+    };
     let mut config = EchoConfig::load(&overrides)?;
     echo_http::telemetry::init(config.log_json);
 
@@ -120,6 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(config).await,
         Command::Events(command) => events::run(&config, command).await,
         Command::Ai(command) => ai::run(&config, command).await,
+        Command::Export(args) => export::run(&config, args).await,
         Command::Import(command) => import::run(&config, command).await,
         Command::Openapi => {
             println!("{}", system::api_document().to_pretty_json()?);
@@ -127,7 +136,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys(KeysCommand::Rotate) => {
             let kid = user_service::rotate_signing_key(&config.users).await?;
-            println!("new signing key {kid} is now current; tokens signed by the previous key verify until they expire");
+            println!(
+                "new signing key {kid} is now current; tokens signed by the previous key verify until they expire"
+            );
             Ok(())
         }
     }
@@ -155,7 +166,10 @@ async fn up(config: EchoConfig) -> anyhow::Result<()> {
         ready_in_ms = started.elapsed().as_millis() as u64,
         "Echo is ready"
     );
-    println!("Echo is running at {url} (data in {})", absolute(&config.data_dir).display());
+    println!(
+        "Echo is running at {url} (data in {})",
+        absolute(&config.data_dir).display()
+    );
     spawn_signal_handler(shutdown.clone());
     let served = system::serve(listener, system.router.clone(), shutdown).await;
     system.close().await;
@@ -176,11 +190,21 @@ async fn serve(config: EchoConfig, service: ServiceName) -> anyhow::Result<()> {
 async fn migrate(config: EchoConfig) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).ok();
     for (name, url, migrations) in [
-        ("users", &config.users.database_url, &user_service::store::MIGRATIONS),
-        ("messages", &config.messages.database_url, &message_service::store::MIGRATIONS),
+        (
+            "users",
+            &config.users.database_url,
+            &user_service::store::MIGRATIONS,
+        ),
+        (
+            "messages",
+            &config.messages.database_url,
+            &message_service::store::MIGRATIONS,
+        ),
         ("ai", &config.ai.database_url, &ai_service::MIGRATIONS),
     ] {
-        let db = echo_db::Db::connect(url, migrations, Default::default()).await.with_context(|| format!("migrating {name}"))?;
+        let db = echo_db::Db::connect(url, migrations, Default::default())
+            .await
+            .with_context(|| format!("migrating {name}"))?;
         db.close().await;
         println!("{name}: schema up to date ({})", echo_db::redact(url));
     }
@@ -189,7 +213,9 @@ async fn migrate(config: EchoConfig) -> anyhow::Result<()> {
 
 async fn bind(config: &EchoConfig) -> anyhow::Result<TcpListener> {
     let addr = format!("{}:{}", config.bind, config.port);
-    TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr} (is another server using the port? try --port)"))
+    TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (is another server using the port? try --port)"))
 }
 
 fn log_config(config: &EchoConfig) {

@@ -1,6 +1,7 @@
 // The audit log as a workspace owner meets it: their own sign-in and the invite they made are
-// recorded, and a member has no way to open it.
+// recorded, the workspace exports as a ZIP from there, and a member has no way to open it.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { BASE_URL, launchBrowser, requireServer, unique } from './support/env.mjs';
 import { seedPair } from './support/seed.mjs';
@@ -22,7 +23,7 @@ describe('audit log', { timeout: 3 * 60_000 }, () => {
     await browser?.close();
   });
 
-  it("an owner reads sign-ins and invites; a member cannot open it", T, async () => {
+  it("an owner reads sign-ins and invites and exports the workspace; a member cannot open it", T, async () => {
     const owner = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await loginViaUi(owner, BASE_URL, seeded.alice);
     // The log's consumer records the sign-in moments after it: wait for it, then read the log.
@@ -42,6 +43,14 @@ describe('audit log', { timeout: 3 * 60_000 }, () => {
     const entries = await log.getByTestId('audit-entry').allTextContents();
     assert.ok(entries.length > 0 && entries.every((text) => text.includes('signed in')), entries.join('\n'));
     assert.match(entries[0], /127\.0\.0\.1/);
+
+    const [download] = await Promise.all([owner.waitForEvent('download'), owner.getByTestId('export-workspace').click()]);
+    assert.match(download.suggestedFilename(), new RegExp(`^echo-export-${ws}-\\d{4}-\\d{2}-\\d{2}\\.zip$`));
+    const zip = await readFile(await download.path());
+    assert.equal(zip.subarray(0, 4).toString('latin1'), 'PK\x03\x04', 'a ZIP');
+    for (const entry of ['export.json', 'people.json', 'channels.json', 'files.json']) {
+      assert.ok(zip.includes(Buffer.from(entry)), `${entry} in the export`);
+    }
 
     const member = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await loginViaUi(member, BASE_URL, seeded.bob);

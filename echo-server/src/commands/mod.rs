@@ -3,4 +3,5 @@
 pub mod ai;
 pub mod cluster;
 pub mod events;
+pub mod export;
 pub mod import;

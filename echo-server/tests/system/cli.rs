@@ -11,10 +11,19 @@ fn help_lists_every_command() {
     let output = Command::new(BIN).arg("--help").output().unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for command in ["up", "serve", "migrate", "keys", "events", "openapi"] {
+    for command in [
+        "up", "serve", "migrate", "keys", "events", "export", "import", "openapi",
+    ] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
-    let serve = String::from_utf8(Command::new(BIN).args(["serve", "--help"]).output().unwrap().stdout).unwrap();
+    let serve = String::from_utf8(
+        Command::new(BIN)
+            .args(["serve", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     assert!(serve.contains("gateway") && serve.contains("messages"), "{serve}");
 }
 
@@ -30,18 +39,36 @@ async fn up_creates_its_data_dir_says_where_it_listens_and_stops_cleanly_on_sigt
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     assert!(line.contains("Echo is running at http://localhost:"), "{line}");
-    assert!(line.contains(data.to_str().unwrap()), "says where the data is: {line}");
-    let port: u16 = line.split("localhost:").nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+    assert!(
+        line.contains(data.to_str().unwrap()),
+        "says where the data is: {line}"
+    );
+    let port: u16 = line
+        .split("localhost:")
+        .nth(1)
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
 
-    let health = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.unwrap();
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .unwrap();
     assert!(health.status().is_success());
     for file in ["users.db", "messages.db", "ai.db", "events.db"] {
         assert!(data.join(file).is_file(), "{file} created");
     }
 
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -56,8 +83,15 @@ async fn up_creates_its_data_dir_says_where_it_listens_and_stops_cleanly_on_sigt
 #[test]
 fn migrate_brings_every_schema_up_to_date() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(BIN).args(["migrate", "--data-dir", dir.path().to_str().unwrap()]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(BIN)
+        .args(["migrate", "--data-dir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8(output.stdout).unwrap();
     assert_eq!(text.matches("schema up to date").count(), 3, "{text}");
 }
@@ -67,22 +101,41 @@ fn migrate_brings_every_schema_up_to_date() {
 #[test]
 fn the_web_apps_copy_of_the_api_document_is_current() {
     let output = Command::new(BIN).arg("openapi").output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let served: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(served["paths"]["/api/v1/channels/{ch}/messages"]["post"].is_object(), "sending is documented");
+    assert!(
+        served["paths"]["/api/v1/channels/{ch}/messages"]["post"].is_object(),
+        "sending is documented"
+    );
     let mut operations: Vec<&str> = served["paths"]
         .as_object()
         .unwrap()
         .values()
-        .flat_map(|item| item.as_object().unwrap().values().filter_map(|op| op["operationId"].as_str()))
+        .flat_map(|item| {
+            item.as_object()
+                .unwrap()
+                .values()
+                .filter_map(|op| op["operationId"].as_str())
+        })
         .collect();
     let count = operations.len();
     operations.sort_unstable();
     operations.dedup();
-    assert_eq!(operations.len(), count, "every operation has an id of its own (generated clients name methods by it)");
+    assert_eq!(
+        operations.len(),
+        count,
+        "every operation has an id of its own (generated clients name methods by it)"
+    );
     let copy_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/src/api/openapi.json");
     let copy: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(copy_path).unwrap()).unwrap();
-    assert!(copy == served, "frontend/src/api/openapi.json is out of date: run `make openapi`");
+    assert!(
+        copy == served,
+        "frontend/src/api/openapi.json is out of date: run `make openapi`"
+    );
 }
 
 /// The services' documents are merged into one, where a schema name keeps its first definition: two
@@ -96,13 +149,21 @@ fn no_two_services_give_different_schemas_one_name() {
     ];
     let schemas: Vec<(&str, serde_json::Value)> = parts
         .into_iter()
-        .map(|(service, doc)| (service, serde_json::to_value(doc).unwrap()["components"]["schemas"].clone()))
+        .map(|(service, doc)| {
+            (
+                service,
+                serde_json::to_value(doc).unwrap()["components"]["schemas"].clone(),
+            )
+        })
         .collect();
     for (i, (first, first_schemas)) in schemas.iter().enumerate() {
         for (second, second_schemas) in &schemas[i + 1..] {
             for (name, schema) in first_schemas.as_object().unwrap() {
                 if let Some(other) = second_schemas.get(name) {
-                    assert_eq!(schema, other, "{first} and {second} both define the schema {name}, differently");
+                    assert_eq!(
+                        schema, other,
+                        "{first} and {second} both define the schema {name}, differently"
+                    );
                 }
             }
         }
@@ -119,10 +180,15 @@ fn every_operation_documents_the_errors_the_shared_layers_answer() {
         for (method, operation) in item.as_object().unwrap() {
             let responses = &operation["responses"];
             let declares = |status: &str| responses[status].is_object();
-            if operation["security"].as_array().is_some_and(|s| s.iter().all(|r| r.as_object().is_some_and(|r| !r.is_empty()))) {
+            if operation["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().all(|r| r.as_object().is_some_and(|r| !r.is_empty())))
+            {
                 assert!(declares("401"), "{method} {path} declares 401");
             }
-            if operation["parameters"].as_array().is_some_and(|p| !p.is_empty()) || operation["requestBody"].is_object() {
+            if operation["parameters"].as_array().is_some_and(|p| !p.is_empty())
+                || operation["requestBody"].is_object()
+            {
                 assert!(declares("400"), "{method} {path} declares 400");
             }
             if operation["requestBody"].is_object() {
@@ -148,6 +214,221 @@ fn enforced_page_size_bounds_are_documented() {
     ] {
         let parameters = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
         let limit = &parameters.iter().find(|p| p["name"] == "limit").unwrap()["schema"];
-        assert_eq!((&limit["minimum"], &limit["maximum"]), (&serde_json::json!(1), &serde_json::json!(maximum)), "{path}: {limit}");
+        assert_eq!(
+            (&limit["minimum"], &limit["maximum"]),
+            (&serde_json::json!(1), &serde_json::json!(maximum)),
+            "{path}: {limit}"
+        );
     }
+}
+
+/// A running `echo-server up` on `data`, stopped (SIGTERM) when dropped.
+struct Up {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Up {
+    fn start(data: &std::path::Path) -> Up {
+        let mut child = Command::new(BIN)
+            .args(["up", "--port", "0", "--data-dir", data.to_str().unwrap()])
+            .env("ECHO_BIND", "127.0.0.1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .split("localhost:")
+            .nth(1)
+            .unwrap()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap();
+        Up {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// POSTs `body` to `path` (as `token`, if any) and returns the JSON answer, which must be a success.
+    async fn post(&self, path: &str, token: Option<&str>, body: serde_json::Value) -> serde_json::Value {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "POST {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    async fn get(&self, path: &str, token: &str) -> serde_json::Value {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// Registers Alice and gives her a workspace: (token, workspace id, its general channel's id).
+    async fn alice_with_workspace(&self) -> (String, String, String) {
+        let body = serde_json::json!({"email": "alice@example.test", "password": "correct horse battery staple 42", "display_name": "Alice"});
+        let token = self.post("/api/v1/auth/register", None, body).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let ws = self
+            .post(
+                "/api/v1/workspaces",
+                Some(&token),
+                serde_json::json!({"name": "Acme"}),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let channels = self
+            .get(&format!("/api/v1/workspaces/{ws}/channels"), &token)
+            .await;
+        let general = channels["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "general")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (token, ws, general)
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(args: &[&str]) -> String {
+    let output = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_exported_by_the_command_line_imports_into_another_echo() {
+    // Arrange: an Echo with a thread in #general, stopped; another, running, with an empty workspace.
+    let dir = tempfile::tempdir().unwrap();
+    let (first_data, second_data, zip) = (
+        dir.path().join("first"),
+        dir.path().join("second"),
+        dir.path().join("acme.zip"),
+    );
+    let first = Up::start(&first_data);
+    let (token, ws, general) = first.alice_with_workspace().await;
+    let root = first
+        .post(
+            &format!("/api/v1/channels/{general}/messages"),
+            Some(&token),
+            serde_json::json!({"text": "moving day"}),
+        )
+        .await;
+    let body = serde_json::json!({"text": "boxes packed", "thread_root_id": root["id"]});
+    first
+        .post(
+            &format!("/api/v1/channels/{general}/messages"),
+            Some(&token),
+            body,
+        )
+        .await;
+    drop(first);
+    let second = Up::start(&second_data);
+    let (token_there, ws_there, general_there) = second.alice_with_workspace().await;
+
+    // Act
+    let exported = run(&[
+        "export",
+        "--workspace",
+        &ws,
+        "-o",
+        zip.to_str().unwrap(),
+        "--data-dir",
+        first_data.to_str().unwrap(),
+    ]);
+    let imported = run(&[
+        "import",
+        "echo",
+        zip.to_str().unwrap(),
+        "--workspace",
+        &ws_there,
+        "--data-dir",
+        second_data.to_str().unwrap(),
+    ]);
+    let again = run(&[
+        "import",
+        "echo",
+        zip.to_str().unwrap(),
+        "--workspace",
+        &ws_there,
+        "--data-dir",
+        second_data.to_str().unwrap(),
+    ]);
+
+    // Assert: the running Echo serves what the import wrote, once.
+    assert!(
+        exported.starts_with("exported 2 messages in 1 channels, 1 people and 0 files to "),
+        "{exported}"
+    );
+    assert!(!dir.path().join("acme.zip.partial").exists());
+    assert!(
+        imported.starts_with("imported 2 messages (0 already there, 0 not valid) and 0 files"),
+        "{imported}"
+    );
+    assert!(
+        again.starts_with("imported 0 messages (2 already there"),
+        "{again}"
+    );
+    let history = second
+        .get(
+            &format!("/api/v1/channels/{general_there}/messages"),
+            &token_there,
+        )
+        .await;
+    let texts: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["moving day"], "replies live in their thread");
+    let replies = second
+        .get(
+            &format!("/api/v1/messages/{}/replies", root["id"].as_str().unwrap()),
+            &token_there,
+        )
+        .await;
+    assert_eq!(replies["messages"][0]["text"], "boxes packed");
 }

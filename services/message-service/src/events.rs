@@ -24,6 +24,15 @@ pub fn by(actor: Uuid, mut event: Envelope) -> Envelope {
     event
 }
 
+/// An owner or admin started downloading the workspace's export (for the audit log; it names no
+/// channel, so no one's socket receives it).
+pub fn export_started(workspace_id: Uuid, actor_id: Uuid) -> Envelope {
+    event(
+        "export.started",
+        json!({"workspace_id": workspace_id, "actor_id": actor_id}),
+    )
+}
+
 pub fn message_created(workspace_id: Uuid, message: &Message) -> Envelope {
     event(
         "message.created",

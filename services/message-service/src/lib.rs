@@ -19,6 +19,7 @@
 //! - [`notifications`]: who is notified of a message and why (a consumer of the bus), the inbox,
 //!   explain, and notification preferences.
 //! - [`audit`]: the audit log of security and admin actions (a consumer of the bus) and its endpoint.
+//! - [`export`]: a workspace's export (a documented ZIP, streamed) and its import.
 //! - [`integrations`]: bots and API tokens, incoming webhooks, the Slack-compatible Web API and
 //!   outgoing events to bots (a consumer of the bus, with retries like notifications').
 
@@ -26,6 +27,7 @@ pub mod audit;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod files;
 pub mod http;
 pub mod integrations;
@@ -165,7 +167,8 @@ impl MessageService {
         let audit = audit::store::open(&db);
         let auditor = audit::consumer::Auditor { audit: audit.clone() };
         let consumer = ConsumerConfig::new(audit::consumer::GROUP, consumer_name());
-        let audit_task = echo_events::spawn_consumer(deps.bus.clone(), consumer, Arc::new(auditor), shutdown.clone());
+        let audit_task =
+            echo_events::spawn_consumer(deps.bus.clone(), consumer, Arc::new(auditor), shutdown.clone());
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -181,6 +184,7 @@ impl MessageService {
             integrations,
             bot_events,
             audit,
+            export: export::store::open(&db),
         };
         Ok(Self {
             state,
@@ -188,10 +192,17 @@ impl MessageService {
             shutdown,
             relay_task: Mutex::new(Some(relay_task)),
             workers: Mutex::new(
-                [directory_task, notifier_task, push_task, bot_events_task, bot_sender_task, audit_task]
-                    .into_iter()
-                    .chain(email_task)
-                    .collect(),
+                [
+                    directory_task,
+                    notifier_task,
+                    push_task,
+                    bot_events_task,
+                    bot_sender_task,
+                    audit_task,
+                ]
+                .into_iter()
+                .chain(email_task)
+                .collect(),
             ),
         })
     }
@@ -200,7 +211,10 @@ impl MessageService {
     pub fn router(&self) -> (Router, OpenApi) {
         let (router, openapi) = routes(self.state.config.files.max_bytes).split_for_parts();
         // API tokens are checked before any handler (see `integrations::auth`).
-        let router = router.layer(axum::middleware::from_fn_with_state(self.state.clone(), integrations::auth::layer));
+        let router = router.layer(axum::middleware::from_fn_with_state(
+            self.state.clone(),
+            integrations::auth::layer,
+        ));
         (router.with_state(self.state.clone()), openapi)
     }
 
@@ -269,9 +283,12 @@ fn routes(max_file_bytes: u64) -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(integrations::router())
         .merge(audit::http::router())
+        .merge(export::http::router())
 }
 
 /// The OpenAPI description of every route, for a gateway in front of remote replicas.
 pub fn openapi() -> OpenApi {
-    routes(config::FilesConfig::default().max_bytes).split_for_parts().1
+    routes(config::FilesConfig::default().max_bytes)
+        .split_for_parts()
+        .1
 }

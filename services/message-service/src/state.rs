@@ -7,6 +7,7 @@ use echo_events::{EventBus, RelayHandle};
 
 use crate::audit::store::AuditStore;
 use crate::config::Config;
+use crate::export::store::ExportStore;
 use crate::files::store::FileStore;
 use crate::integrations::events::Outgoing;
 use crate::integrations::store::IntegrationStore;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub bot_events: Arc<Outgoing>,
     /// The audit log (read here; written by its consumer).
     pub audit: Arc<dyn AuditStore>,
+    /// Reads whole workspaces for their export.
+    pub export: Arc<dyn ExportStore>,
 }
 
 impl AppState {

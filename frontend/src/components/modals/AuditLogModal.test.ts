@@ -37,6 +37,7 @@ describe('audit log sentences', () => {
     );
     expect(auditSentence(entry({ action: 'message_deleted', actor_id: 'A', details: { author_id: 'B' } }), users)).toMatch(/^Ada deleted a message by /);
     expect(auditSentence(entry({ action: 'channel_archived', actor_id: 'A', details: { name: 'old' } }), users)).toBe('Ada archived #old');
+    expect(auditSentence(entry({ action: 'workspace_exported', actor_id: 'A' }), users)).toBe('Ada exported the workspace');
   });
 
   it('falls back for people not loaded yet and actions it does not know', () => {

@@ -6,6 +6,7 @@ import { formatFull } from '../../lib/time';
 import { ensureUsers } from '../../stores/actions';
 import { activeIds, useUi } from '../../stores/ui';
 import { displayName, useUsers } from '../../stores/users';
+import { downloadFile } from '../ui/AuthImage';
 import { Modal } from '../ui/Modal';
 
 const ACTIONS: Array<[string, string]> = [
@@ -20,6 +21,7 @@ const ACTIONS: Array<[string, string]> = [
   ['channel_archived', 'Archived channels'],
   ['channel_unarchived', 'Unarchived channels'],
   ['message_deleted', 'Moderated messages'],
+  ['workspace_exported', 'Exports'],
 ];
 
 /** The people an entry names, for loading their profiles. */
@@ -55,6 +57,8 @@ export function auditSentence(entry: AuditEntry, users: Record<Id, User>): strin
       return `${actor} unarchived #${detail('name')}`;
     case 'message_deleted':
       return `${actor} deleted a message by ${name(entry.details.author_id as Id)}`;
+    case 'workspace_exported':
+      return `${actor} exported the workspace`;
     default:
       return `${actor}: ${entry.action}`;
   }
@@ -67,6 +71,21 @@ export function AuditLogModal({ onClose }: { onClose: () => void }) {
   const [entries, setEntries] = useState<AuditEntry[]>([]);
   const [hasMore, setHasMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [exporting, setExporting] = useState(false);
+
+  const exportWorkspace = async () => {
+    if (!workspaceId) return;
+    setExporting(true);
+    setError(null);
+    try {
+      const today = new Date().toISOString().slice(0, 10);
+      await downloadFile(`/api/v1/workspaces/${encodeURIComponent(workspaceId)}/export`, `echo-export-${workspaceId}-${today}.zip`);
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setExporting(false);
+    }
+  };
 
   const load = useCallback(
     async (before?: Id) => {
@@ -118,6 +137,12 @@ export function AuditLogModal({ onClose }: { onClose: () => void }) {
           Show older
         </button>
       )}
+      <div className="mt-4 flex items-center justify-between gap-3 border-t border-zinc-200 pt-3 text-sm dark:border-zinc-700">
+        <p className="text-zinc-500">Everything in this workspace as a ZIP: messages, threads, edits, reactions, files.</p>
+        <button type="button" className="btn btn-secondary shrink-0" disabled={exporting} onClick={() => void exportWorkspace()} data-testid="export-workspace">
+          {exporting ? 'Exporting…' : 'Export workspace'}
+        </button>
+      </div>
       {error && <p className="field-error" role="alert">{error}</p>}
     </Modal>
   );

@@ -59,39 +59,91 @@ enum Scope {
 fn action(kind: &str, f: Fields) -> Option<Action> {
     let of_user = |name, actor_id, details| {
         let user = f.user_id?;
-        Some(Action { name, scope: Scope::WorkspacesOf(user), actor_id, target: Some(("user", user)), ip: f.ip.clone(), details })
+        Some(Action {
+            name,
+            scope: Scope::WorkspacesOf(user),
+            actor_id,
+            target: Some(("user", user)),
+            ip: f.ip.clone(),
+            details,
+        })
     };
     let in_workspace = |name, actor_id, target, details| {
-        Some(Action { name, scope: Scope::Workspace(f.workspace_id?), actor_id, target, ip: None, details })
+        Some(Action {
+            name,
+            scope: Scope::Workspace(f.workspace_id?),
+            actor_id,
+            target,
+            ip: None,
+            details,
+        })
     };
     match kind {
-        "session.started" => of_user("login", f.user_id, json!({"session_id": f.session_id, "user_agent": f.user_agent})),
+        "session.started" => of_user(
+            "login",
+            f.user_id,
+            json!({"session_id": f.session_id, "user_agent": f.user_agent}),
+        ),
         // Anyone may type a member's address: the attempt has no proven actor.
         "login.failed" => of_user("login_failed", None, json!({})),
-        "session.revoked" => of_user("session_revoked", f.user_id, json!({"session_id": f.session_id, "reason": f.reason})),
-        "workspace.member_updated" => {
-            in_workspace("role_changed", f.actor_id, f.user_id.map(|u| ("user", u)), json!({"role": f.member["role"]}))
-        }
+        "session.revoked" => of_user(
+            "session_revoked",
+            f.user_id,
+            json!({"session_id": f.session_id, "reason": f.reason}),
+        ),
+        "workspace.member_updated" => in_workspace(
+            "role_changed",
+            f.actor_id,
+            f.user_id.map(|u| ("user", u)),
+            json!({"role": f.member["role"]}),
+        ),
         "workspace.member_left" => {
-            let name = if f.actor_id.is_some() && f.actor_id != f.user_id { "member_removed" } else { "member_left" };
-            in_workspace(name, f.actor_id.or(f.user_id), f.user_id.map(|u| ("user", u)), json!({}))
+            let name = if f.actor_id.is_some() && f.actor_id != f.user_id {
+                "member_removed"
+            } else {
+                "member_left"
+            };
+            in_workspace(
+                name,
+                f.actor_id.or(f.user_id),
+                f.user_id.map(|u| ("user", u)),
+                json!({}),
+            )
         }
-        "invite.created" => in_workspace("invite_created", f.created_by, None, json!({"code_hint": f.code_hint})),
+        "invite.created" => in_workspace(
+            "invite_created",
+            f.created_by,
+            None,
+            json!({"code_hint": f.code_hint}),
+        ),
         "channel.updated" => {
             let name = match f.changes["archived"].as_bool()? {
                 true => "channel_archived",
                 false => "channel_unarchived",
             };
-            in_workspace(name, f.actor_id, f.channel_id.map(|c| ("channel", c)), json!({"name": f.channel["name"]}))
+            in_workspace(
+                name,
+                f.actor_id,
+                f.channel_id.map(|c| ("channel", c)),
+                json!({"name": f.channel["name"]}),
+            )
         }
+        "export.started" => in_workspace("workspace_exported", f.actor_id, None, json!({})),
         // An author deleting their own message is everyday editing; someone else doing it is moderation.
         "message.deleted" => {
-            let author = f.message["author_id"].as_str().and_then(|a| a.parse::<Uuid>().ok());
+            let author = f.message["author_id"]
+                .as_str()
+                .and_then(|a| a.parse::<Uuid>().ok());
             if f.actor_id.is_none() || f.actor_id == author {
                 return None;
             }
             let details = json!({"channel_id": f.channel_id, "author_id": author});
-            in_workspace("message_deleted", f.actor_id, f.message_id.map(|m| ("message", m)), details)
+            in_workspace(
+                "message_deleted",
+                f.actor_id,
+                f.message_id.map(|m| ("message", m)),
+                details,
+            )
         }
         _ => None,
     }
@@ -107,7 +159,9 @@ impl EventHandler for Auditor {
         let Ok(fields) = envelope.decode::<Fields>() else {
             return Err(HandleError::Park(format!("unreadable {} payload", envelope.kind)));
         };
-        let retry = |e: crate::store::StoreError| HandleError::Retry(anyhow::Error::new(e).context("recording an audit entry"));
+        let retry = |e: crate::store::StoreError| {
+            HandleError::Retry(anyhow::Error::new(e).context("recording an audit entry"))
+        };
         if let ("workspace.member_joined" | "workspace.member_left", Some(ws), Some(user)) =
             (envelope.kind.as_str(), fields.workspace_id, fields.user_id)
         {

@@ -1,6 +1,6 @@
 //! The audit log: an append-only record of security and admin actions in a workspace (sign-ins
 //! and failed sign-ins of its members, revoked sessions, role changes, invites, removals, archived
-//! channels, messages deleted by someone other than their author), projected from the bus by
+//! channels, messages deleted by someone other than their author, exports), projected from the bus by
 //! one consumer group and readable by the workspace's owners and admins. Nothing in the API
 //! writes or changes it.
 
@@ -19,7 +19,8 @@ pub struct Entry {
     /// The event it was recorded from (time-ordered: the page cursor).
     pub id: Uuid,
     /// `login`, `login_failed`, `session_revoked`, `role_changed`, `member_removed`,
-    /// `member_left`, `invite_created`, `channel_archived`, `channel_unarchived`, `message_deleted`.
+    /// `member_left`, `invite_created`, `channel_archived`, `channel_unarchived`, `message_deleted`,
+    /// `workspace_exported`.
     pub action: String,
     /// Who did it, when known (a failed login has no proven actor).
     pub actor_id: Option<Uuid>,

@@ -76,7 +76,11 @@ async fn upload_file(
 ) -> MessageResult<(StatusCode, Json<FileObject>)> {
     // axum's own rejection (no multipart Content-Type, or no boundary) is plain text.
     let multipart = multipart.map_err(|_| {
-        ApiError::client(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "expected a multipart/form-data body")
+        ApiError::client(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected a multipart/form-data body",
+        )
     })?;
     let received = upload::receive(&state.files, multipart, state.config.files.max_bytes).await?;
     let id = received.id;
@@ -112,7 +116,7 @@ async fn record(state: &AppState, caller: &Caller, received: Received) -> Messag
     let has_thumbnail = if thumbnail::is_raster_image(&received.content_type)
         && received.size <= thumbnail::MAX_SOURCE_BYTES
     {
-        match make_thumbnail(state, received.id).await {
+        match super::store_thumbnail(&state.files, received.id, state.config.files.thumbnail_px).await {
             Ok(()) => true,
             Err(e) => {
                 // A picture the decoder rejects is still a file: it is served, just not previewed.
@@ -143,12 +147,6 @@ async fn record(state: &AppState, caller: &Caller, received: Received) -> Messag
         })
         .await?;
     Ok(row.to_object())
-}
-
-pub(crate) async fn make_thumbnail(state: &AppState, id: Uuid) -> anyhow::Result<()> {
-    let source = state.files.read(&content_key(id)).await?;
-    let png = thumbnail::make_blocking(source, state.config.files.thumbnail_px).await?;
-    state.files.put(&thumbnail_key(id), png.into()).await
 }
 
 async fn readable(state: &AppState, id: Uuid, user_id: Uuid) -> MessageResult<FileRow> {

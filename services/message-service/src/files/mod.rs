@@ -12,3 +12,14 @@ pub mod http;
 pub mod store;
 pub mod thumbnail;
 pub mod upload;
+
+use uuid::Uuid;
+
+use self::store::{FileStore, content_key, thumbnail_key};
+
+/// Makes and stores the thumbnail of the stored image `id`, fitting in `px` × `px`.
+pub async fn store_thumbnail(files: &FileStore, id: Uuid, px: u32) -> anyhow::Result<()> {
+    let source = files.read(&content_key(id)).await?;
+    let png = thumbnail::make_blocking(source, px).await?;
+    files.put(&thumbnail_key(id), png.into()).await
+}

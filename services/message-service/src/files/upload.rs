@@ -12,7 +12,7 @@ use super::store::{FileStore, content_key};
 use crate::error::{MessageError, MessageResult};
 
 /// How much of the start of a file is kept to sniff its type and, for text, to index it.
-const HEAD_BYTES: usize = 16 * 1024;
+pub const HEAD_BYTES: usize = 16 * 1024;
 /// The longest file name kept, in bytes.
 pub const MAX_NAME_BYTES: usize = 255;
 /// Parts in flight to the store at once: with 5 MiB parts this bounds an upload's memory.
@@ -49,6 +49,17 @@ pub fn sanitize_name(raw: &str) -> String {
     } else {
         name
     }
+}
+
+/// What search reads of a file: the head of a plain-text file (a character cut at the end
+/// dropped), nothing of others.
+pub fn text_head(content_type: &str, bytes: &[u8]) -> String {
+    if !content_type.starts_with("text/plain") {
+        return String::new();
+    }
+    String::from_utf8_lossy(&bytes[..bytes.len().min(HEAD_BYTES)])
+        .trim_end_matches('\u{FFFD}')
+        .to_owned()
 }
 
 /// The type of a file from its first bytes: a known signature, else UTF-8 text, else binary.
@@ -121,13 +132,7 @@ pub async fn receive(store: &FileStore, mut multipart: Multipart, max_bytes: u64
                     }
                     writer.finish().await.context("finishing the upload")?;
                     let content_type = sniff(&head);
-                    let text_content = if content_type.starts_with("text/plain") {
-                        String::from_utf8_lossy(&head)
-                            .trim_end_matches('\u{FFFD}')
-                            .to_owned()
-                    } else {
-                        String::new()
-                    };
+                    let text_content = text_head(&content_type, &head);
                     stored = Some((name, size, content_type, text_content));
                 }
                 Some("workspace_id") => {

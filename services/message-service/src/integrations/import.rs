@@ -189,39 +189,12 @@ impl Importer<'_> {
         if let Some(id) = self.users.get(key) {
             return Ok(*id);
         }
-        if let Some(id) = self.integrations.import_user(self.workspace_id, key).await? {
-            self.users.insert(key.to_owned(), id);
-            return Ok(id);
-        }
-        let user_id = new_id();
-        let now = echo_domain::time::now_ms();
-        let name = if name.trim().is_empty() {
-            "Slack user"
-        } else {
-            name.trim()
-        };
-        let name: String = name.chars().take(80).collect();
-        let member = Member {
-            user_id,
-            role: Role::Member,
-            joined_at: echo_domain::time::rfc3339(now),
-        };
-        let events = [
-            crate::events::workspace_member("member_joined", self.workspace_id, &member),
-            echo_events::Envelope::new(
-                "bot.created",
-                crate::events::VERSION,
-                crate::events::PRODUCER,
-                json!({"kind": "imported", "bot_id": user_id, "user_id": user_id, "workspace_id": self.workspace_id,
-                       "name": name, "avatar_url": ""}),
-            ),
-        ];
-        self.integrations
-            .create_import_user(self.workspace_id, key, user_id, &name, now, &events)
-            .await?;
+        let (user_id, created) = placeholder_user(self.integrations, self.workspace_id, key, name).await?;
         self.users.insert(key.to_owned(), user_id);
-        self.members.push(user_id);
-        self.report.users_created += 1;
+        if created {
+            self.members.push(user_id);
+            self.report.users_created += 1;
+        }
         Ok(user_id)
     }
 
@@ -448,6 +421,46 @@ impl Importer<'_> {
         }
         Ok(())
     }
+}
+
+/// The user an import made (or makes now) for someone of another system known by `key`: a
+/// member of the workspace who cannot sign in, shown under `name`. True if made now.
+pub(crate) async fn placeholder_user(
+    integrations: &dyn IntegrationStore,
+    workspace_id: Uuid,
+    key: &str,
+    name: &str,
+) -> anyhow::Result<(Uuid, bool)> {
+    if let Some(id) = integrations.import_user(workspace_id, key).await? {
+        return Ok((id, false));
+    }
+    let user_id = new_id();
+    let now = echo_domain::time::now_ms();
+    let name = if name.trim().is_empty() {
+        "Imported user"
+    } else {
+        name.trim()
+    };
+    let name: String = name.chars().take(80).collect();
+    let member = Member {
+        user_id,
+        role: Role::Member,
+        joined_at: echo_domain::time::rfc3339(now),
+    };
+    let events = [
+        crate::events::workspace_member("member_joined", workspace_id, &member),
+        echo_events::Envelope::new(
+            "bot.created",
+            crate::events::VERSION,
+            crate::events::PRODUCER,
+            json!({"kind": "imported", "bot_id": user_id, "user_id": user_id, "workspace_id": workspace_id,
+                   "name": name, "avatar_url": ""}),
+        ),
+    ];
+    integrations
+        .create_import_user(workspace_id, key, user_id, &name, now, &events)
+        .await?;
+    Ok((user_id, true))
 }
 
 /// Imports a Slack export into a workspace. `start` is told how many messages the export holds,

@@ -223,7 +223,9 @@ pub async fn complete_upload(ctx: &Ctx) -> SlackResult {
         let size = upload.size.unwrap_or(0);
         let has_thumbnail = thumbnail::is_raster_image(&content_type)
             && u64::try_from(size).is_ok_and(|s| s <= thumbnail::MAX_SOURCE_BYTES)
-            && crate::files::http::make_thumbnail(&ctx.state, id).await.is_ok();
+            && crate::files::store_thumbnail(&ctx.state.files, id, ctx.state.config.files.thumbnail_px)
+                .await
+                .is_ok();
         let row = FileRow {
             id,
             workspace_id: Some(workspace_id),
