@@ -1021,6 +1021,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{ws}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The whole workspace as a ZIP (layout in `docs/export.md`): people, channels and DMs, every
+         *     message with its thread, reactions and edit history, and the files messages show. Streamed
+         *     as it is read, so it starts at once whatever the size; a transfer that ends early was cut,
+         *     not completed. Owners and admins only.
+         */
+        get: operations["export_workspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{ws}/invites": {
         parameters: {
             query?: never;
@@ -1391,7 +1413,8 @@ export interface components {
         Entry: {
             /**
              * @description `login`, `login_failed`, `session_revoked`, `role_changed`, `member_removed`,
-             *     `member_left`, `invite_created`, `channel_archived`, `channel_unarchived`, `message_deleted`.
+             *     `member_left`, `invite_created`, `channel_archived`, `channel_unarchived`, `message_deleted`,
+             *     `workspace_exported`.
              */
             action: string;
             /**
@@ -5757,6 +5780,71 @@ export interface operations {
             };
             /** @description The body is not of the declared content type. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_workspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description workspace id */
+                ws: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the export */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the audit log cannot record the export now */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

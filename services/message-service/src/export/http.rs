@@ -4,11 +4,11 @@ use std::io::Write;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 use echo_auth::Caller;
-use echo_http::{ErrorBody, Path};
+use echo_http::{ApiError, ErrorBody, Path};
 use tokio::sync::mpsc;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -29,7 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/workspaces/{ws}/export", operation_id = "export_workspace", tag = "workspaces", security(("bearer" = [])),
     params(("ws" = Uuid, Path, description = "workspace id")),
     responses((status = 200, description = "the export", content_type = "application/zip"),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, description = "the audit log cannot record the export now", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %caller.user_id, workspace_id = %ws))]
 async fn export(
     State(state): State<AppState>,
@@ -47,7 +48,14 @@ async fn export(
         .bus
         .publish(&[crate::events::export_started(ws, caller.user_id)])
         .await
-        .map_err(|e| anyhow::anyhow!("recording the export in the audit log: {e}"))?;
+        .map_err(|e| {
+            tracing::warn!(workspace_id = %ws, error = %e, "the export could not be recorded in the audit log");
+            MessageError::Client(ApiError::client(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the export cannot be recorded in the audit log right now; try again shortly",
+            ))
+        })?;
     let (tx, mut rx) = mpsc::channel::<std::io::Result<Bytes>>(8);
     let body = Body::from_stream(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
     tokio::spawn(async move {
