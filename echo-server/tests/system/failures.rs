@@ -306,7 +306,7 @@ impl PrivateRedis {
     }
 
     fn spawn(port: u16, dir: &Path) -> Child {
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args([
                 "--bind",
                 "127.0.0.1",
@@ -330,6 +330,8 @@ impl PrivateRedis {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("redis-server did not start");
     }
 
