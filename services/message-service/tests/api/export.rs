@@ -227,4 +227,25 @@ on_both_backends! {
         let refused = import(&other, &path, &elsewhere).await.unwrap_err();
         assert!(format!("{refused:#}").contains("another workspace"), "{refused:#}");
     }
+
+    async fn an_export_that_fails_midway_ends_as_a_broken_transfer_not_a_short_archive(app: TestApp) {
+        // Arrange: a file a message shows, whose bytes have gone from the file store.
+        let alice = app.register("Alice").await;
+        let (ws, general) = workspace(&app, &alice, "Acme").await;
+        let form = reqwest::multipart::Form::new().text("workspace_id", ws.clone())
+            .part("file", reqwest::multipart::Part::bytes(b"soon gone".to_vec()).file_name("gone.txt"));
+        let uploaded: serde_json::Value = app.http.post(app.url("/api/v1/files")).bearer_auth(&alice.token)
+            .multipart(form).send().await.unwrap().json().await.unwrap();
+        let file = id(&uploaded);
+        app.post(&alice, &format!("/api/v1/channels/{general}/messages"), json!({"text": "see file", "file_ids": [file]})).await;
+        let state = app.system.messages.state();
+        state.files.delete(&message_service::files::store::content_key(file.parse().unwrap())).await.unwrap();
+        // Act
+        let response = download(&app, &alice, &ws).await;
+        let status = response.status();
+        let body = response.bytes().await;
+        // Assert: the transfer breaks; nothing that arrived reads as a whole archive.
+        assert_eq!(status, StatusCode::OK, "the export had started");
+        assert!(body.is_err(), "a cut transfer, not {} bytes that end", body.map(|b| b.len()).unwrap_or_default());
+    }
 }
