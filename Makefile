@@ -5,7 +5,7 @@ export npm_config_cache ?= $(HOME)/.cache/echo/npm
 DATA_DIR ?= ./data
 PORT ?= 8080
 
-.PHONY: run dev cluster model web test test-rust test-web e2e test-slack-sdk schemathesis fuzz openapi lint fmt
+.PHONY: run dev cluster model web test test-rust test-web e2e test-slack-sdk schemathesis fuzz openapi lint fmt bench bench-full bench-scaled
 
 ## Build the web app, fetch the embedding model and run all of Echo on http://localhost:$(PORT),
 ## data in $(DATA_DIR).
@@ -101,6 +101,12 @@ bench-full: $(SYNAPSE_VENV)/.installed
 	$(CARGO_TARGET_DIR)/release/echo-bench startup
 	$(CARGO_TARGET_DIR)/release/echo-bench send
 	$(CARGO_TARGET_DIR)/release/echo-bench fanout 10 100 1000 --latency-messages 100 --burst-messages 200 --idle 10000
+
+## The scaled topology (echo-server cluster on this machine's PostgreSQL and Redis) beside
+## embedded Echo: send, fan-out, idle memory (a few minutes).
+bench-scaled:
+	cargo build --release -p echo-bench -p echo-server
+	$(CARGO_TARGET_DIR)/release/echo-bench scaled
 
 $(SYNAPSE_VENV)/.installed:
 	python3 -m venv $(SYNAPSE_VENV)

@@ -61,7 +61,15 @@ pub struct Options {
 pub enum Peer {
     Bare,
     Echo,
+    /// Echo's scaled topology (`echo-server cluster`).
+    EchoScaled,
     Synapse,
+}
+
+impl Peer {
+    fn is_echo(self) -> bool {
+        matches!(self, Peer::Echo | Peer::EchoScaled)
+    }
 }
 
 impl fmt::Display for Peer {
@@ -69,6 +77,7 @@ impl fmt::Display for Peer {
         f.write_str(match self {
             Peer::Bare => "bare broadcast",
             Peer::Echo => "Echo",
+            Peer::EchoScaled => "Echo, scaled",
             Peer::Synapse => "Synapse",
         })
     }
@@ -183,7 +192,7 @@ async fn measure(peer: Peer, base: &str, members: usize, options: &Options) -> a
         .await?;
     tally.wait_for(delivered_before + members * total).await?;
     let elapsed = started.elapsed();
-    if peer == Peer::Echo {
+    if peer.is_echo() {
         tally.wait_for_notifications(total).await?;
     }
 
@@ -200,7 +209,7 @@ async fn measure(peer: Peer, base: &str, members: usize, options: &Options) -> a
                 .collect(),
         ))
     };
-    let notification = if peer == Peer::Echo {
+    let notification = if peer.is_echo() {
         Some((
             summary(&tally.notifications, true)?,
             summary(&tally.notifications, false)?,
@@ -219,10 +228,11 @@ async fn measure(peer: Peer, base: &str, members: usize, options: &Options) -> a
 }
 
 /// The server's resident memory before and after `connections` idle sockets are opened.
-async fn idle_memory(kind: Kind, connections: usize) -> anyhow::Result<(u64, u64)> {
+pub async fn idle_memory(kind: Kind, connections: usize) -> anyhow::Result<(u64, u64)> {
     let server = Server::start(kind).await?;
     let peer = match kind {
         Kind::Echo => Peer::Echo,
+        Kind::Scaled => Peer::EchoScaled,
         Kind::Bare => Peer::Bare,
     };
     // Accounts share no workspace, so connecting does not send presence to anyone.
@@ -255,6 +265,7 @@ impl Running {
         Ok(match peer {
             Peer::Bare => Running::Local(Server::start(Kind::Bare).await?),
             Peer::Echo => Running::Local(Server::start(Kind::Echo).await?),
+            Peer::EchoScaled => Running::Local(Server::start(Kind::Scaled).await?),
             Peer::Synapse => Running::Synapse(Synapse::start().await?),
         })
     }
@@ -442,7 +453,7 @@ impl Target {
                     sender: tokio::sync::Mutex::new(sink),
                 })
             }
-            Peer::Echo => {
+            Peer::Echo | Peer::EchoScaled => {
                 let api = EchoApi::new(base);
                 let sender = api.register("sender").await?;
                 let (ws, channel) = api.workspace(&sender.token, "Fan-out").await?;

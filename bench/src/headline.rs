@@ -8,6 +8,7 @@ use sqlx::{Connection, PgConnection, SqliteConnection};
 
 use crate::fanout::{self, Peer};
 use crate::send::{self, Plan};
+use crate::server::Kind;
 use crate::stats::{mib, ms};
 use crate::{ceiling, postgres, startup, synapse};
 
@@ -54,7 +55,7 @@ pub async fn run() -> anyhow::Result<()> {
         in_flight: 16,
         duration: Duration::from_secs(5),
     };
-    let echo_send = send::echo(&echo_plan).await?;
+    let echo_send = send::echo(Kind::Echo, &echo_plan).await?;
     let synapse_send = send::synapse(&synapse_plan).await?;
     for outcome in echo_send.iter().chain(&synapse_send) {
         println!("{}", outcome.row());

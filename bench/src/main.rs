@@ -10,6 +10,8 @@
 //!   connection.
 //! - `startup`: time from spawn to ready, and idle memory, of `echo-server up` and of Synapse.
 //! - `headline`: a few minutes of the above, ending in the table the targets are stated in.
+//! - `scaled`: send, fan-out and idle memory of the scaled topology (`echo-server cluster`)
+//!   beside embedded Echo.
 
 mod bare;
 mod ceiling;
@@ -19,6 +21,7 @@ mod headline;
 mod history;
 mod postgres;
 mod process;
+mod scaled;
 mod send;
 mod server;
 mod startup;
@@ -29,6 +32,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+use crate::server::Kind;
 
 #[derive(Debug, Parser)]
 #[command(name = "echo-bench", about = "Echo's benchmarks")]
@@ -97,6 +102,31 @@ enum Scenario {
     },
     /// The headline figures, Echo beside Synapse, in a few minutes (`make bench`).
     Headline,
+    /// The scaled topology (`echo-server cluster` on this machine's PostgreSQL and Redis) beside
+    /// embedded Echo: durable send, fan-out and idle memory (`make bench-scaled`).
+    Scaled {
+        /// Channel sizes (connected members) for fan-out.
+        #[arg(default_values_t = [10usize, 100])]
+        members: Vec<usize>,
+        /// Offered loads, posts per second.
+        #[arg(long, num_args = 1.., default_values_t = [50.0, 500.0, 1_000.0])]
+        rates: Vec<f64>,
+        /// Posts in flight (closed loop: exactly; open loop: at most).
+        #[arg(long, default_value_t = 64)]
+        in_flight: usize,
+        /// Seconds each load is offered.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Messages sent one at a time for the latency figures.
+        #[arg(long, default_value_t = 100)]
+        latency_messages: usize,
+        /// Messages sent in one burst for the throughput figure.
+        #[arg(long, default_value_t = 200)]
+        burst_messages: usize,
+        /// Idle connections opened for the memory figure.
+        #[arg(long, default_value_t = 1_000)]
+        idle: usize,
+    },
     /// Runs one server under test and prints `listening on ADDR` (started by the scenarios).
     #[command(hide = true)]
     Serve {
@@ -142,7 +172,7 @@ async fn main() -> anyhow::Result<()> {
                 in_flight: synapse_in_flight,
                 duration,
             };
-            for outcome in send::echo(&echo)
+            for outcome in send::echo(Kind::Echo, &echo)
                 .await?
                 .iter()
                 .chain(&send::synapse(&synapse).await?)
@@ -176,6 +206,28 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", startup::synapse(synapse_starts).await?.row());
         }
         Scenario::Headline => headline::run().await?,
+        Scenario::Scaled {
+            members,
+            rates,
+            in_flight,
+            seconds,
+            latency_messages,
+            burst_messages,
+            idle,
+        } => {
+            let options = scaled::Options {
+                send: send::Plan {
+                    rates,
+                    in_flight,
+                    duration: Duration::from_secs_f64(seconds),
+                },
+                members,
+                latency_messages,
+                burst_messages,
+                idle_connections: idle,
+            };
+            scaled::run(&options).await?;
+        }
         Scenario::Serve { kind, data_dir } => server::run(kind, &data_dir).await?,
     }
     Ok(())

@@ -42,7 +42,22 @@ pub async fn wait_until_ok(
 
 /// The resident memory of a running process, in bytes (`VmRSS` of `/proc/PID/status`).
 pub fn rss(child: &Child) -> anyhow::Result<u64> {
-    let pid = child.id().context("the server has exited")?;
+    rss_of(child.id().context("the server has exited")?)
+}
+
+/// The resident memory of a process and all its descendants, in bytes.
+pub fn rss_of_tree(child: &Child) -> anyhow::Result<u64> {
+    let mut pending = vec![child.id().context("the server has exited")?];
+    let mut total = 0;
+    while let Some(pid) = pending.pop() {
+        total += rss_of(pid)?;
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        pending.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+    }
+    Ok(total)
+}
+
+fn rss_of(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kib: u64 = status
         .lines()

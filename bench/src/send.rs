@@ -78,11 +78,12 @@ impl Outcome {
 
 pub const HEADER: &str = "| server | load | sent | acknowledged | errors | acknowledged/s | latency median | latency p99 |\n|---|---|---:|---:|---:|---:|---:|---:|";
 
-/// Echo embedded (`echo-bench serve echo`: SQLite, durable event log, rate limits off): the closed
-/// loop first, then each offered load.
-pub async fn echo(plan: &Plan) -> anyhow::Result<Vec<Outcome>> {
-    let server = Server::start(Kind::Echo).await?;
-    let poster = Arc::new(Poster::echo(&server.base).await?);
+/// Echo embedded (`echo-bench serve echo`: SQLite, durable event log, rate limits off) or its
+/// scaled topology: the closed loop first, then each offered load.
+pub async fn echo(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Outcome>> {
+    let server = Server::start(kind).await?;
+    let label = if kind == Kind::Scaled { "Echo, scaled" } else { "Echo" };
+    let poster = Arc::new(Poster::echo(&server.base, label).await?);
     measure(&poster, plan).await
 }
 
@@ -207,6 +208,7 @@ impl Tally {
 /// One member posting into one channel or room.
 enum Poster {
     Echo {
+        label: &'static str,
         api: EchoApi,
         member: Account,
         channel: Uuid,
@@ -222,11 +224,12 @@ enum Poster {
 }
 
 impl Poster {
-    async fn echo(base: &str) -> anyhow::Result<Poster> {
+    async fn echo(base: &str, label: &'static str) -> anyhow::Result<Poster> {
         let api = EchoApi::new(base);
         let member = api.register("poster").await?;
         let (_, channel) = api.workspace(&member.token, "Send").await?;
         Ok(Poster::Echo {
+            label,
             api,
             member,
             channel,
@@ -248,7 +251,7 @@ impl Poster {
 
     fn server(&self) -> &'static str {
         match self {
-            Poster::Echo { .. } => "Echo",
+            Poster::Echo { label, .. } => label,
             Poster::Synapse { .. } => "Synapse",
         }
     }
@@ -260,6 +263,7 @@ impl Poster {
                 member,
                 channel,
                 next,
+                ..
             } => {
                 let seq = next.fetch_add(1, Ordering::Relaxed);
                 api.post(&member.token, *channel, &format!("send {seq}")).await

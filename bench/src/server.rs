@@ -17,9 +17,20 @@ use tokio_util::sync::CancellationToken;
 pub enum Kind {
     /// Echo in embedded mode (`echo-server up`), SQLite and the durable embedded event log.
     Echo,
+    /// Echo's scaled topology (`echo-server cluster`: two gateways, users, two message-service
+    /// replicas, ai, on the PostgreSQL and Redis of this machine and a local S3 server), with the
+    /// same rate-limit and Argon2 settings as `Echo`. Its memory is the whole process tree's.
+    Scaled,
     /// The bare broadcast server of [`crate::bare`].
     Bare,
 }
+
+/// The settings every Echo under test runs with, as `echo-server`'s environment overrides.
+const ECHO_ENV: [(&str, &str); 3] = [
+    ("ECHO_GATEWAY__RATE_LIMITS__ENABLED", "false"),
+    ("ECHO_USERS__ARGON2__MEMORY_KIB", "256"),
+    ("ECHO_USERS__ARGON2__ITERATIONS", "1"),
+];
 
 /// Runs a server on an ephemeral port of 127.0.0.1 and prints `listening on ADDR` once it accepts.
 pub async fn run(kind: Kind, data_dir: &Path) -> anyhow::Result<()> {
@@ -30,6 +41,7 @@ pub async fn run(kind: Kind, data_dir: &Path) -> anyhow::Result<()> {
             println!("listening on {addr}");
             crate::bare::serve(listener).await
         }
+        Kind::Scaled => anyhow::bail!("the scaled topology is `echo-server cluster`, not served here"),
         Kind::Echo => {
             let mut config = EchoConfig {
                 data_dir: data_dir.to_path_buf(),
@@ -59,10 +71,14 @@ pub struct Server {
 
 impl Server {
     pub async fn start(kind: Kind) -> anyhow::Result<Server> {
+        if kind == Kind::Scaled {
+            return Self::cluster().await;
+        }
         let data = tempfile::tempdir()?;
         let kind_arg = match kind {
             Kind::Echo => "echo",
             Kind::Bare => "bare",
+            Kind::Scaled => unreachable!("started above"),
         };
         let mut child = Command::new(std::env::current_exe()?)
             .args(["serve", kind_arg, "--data-dir"])
@@ -87,8 +103,49 @@ impl Server {
         })
     }
 
-    /// The server's resident memory, in bytes.
+    /// `echo-server cluster` (beside this binary) on free ports, with databases and Redis keys
+    /// of its own that it drops when stopped.
+    async fn cluster() -> anyhow::Result<Server> {
+        let data = tempfile::tempdir()?;
+        let exe = std::env::current_exe()?.with_file_name("echo-server");
+        anyhow::ensure!(exe.is_file(), "{} is missing: build echo-server too", exe.display());
+        let name = format!("echo_bench_{}", std::process::id());
+        let mut child = Command::new(exe)
+            .args(["cluster", "--port", "0", "--temporary", "--name", &name, "--data-dir"])
+            .arg(data.path())
+            .envs(ECHO_ENV)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting echo-server cluster")?;
+        let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
+        let base = loop {
+            let line = lines.next_line().await?.context("the cluster exited before it was ready")?;
+            if let Some(rest) = line.strip_prefix("Open ") {
+                break rest.split(';').next().unwrap_or_default().to_owned();
+            }
+        };
+        // The supervisor says when children restart; nobody need read it, but it must not block.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Server { child, base, _data: data })
+    }
+
+    /// The server's resident memory, in bytes: its process's, or the cluster's whole tree's.
     pub fn rss(&self) -> anyhow::Result<u64> {
-        crate::process::rss(&self.child)
+        crate::process::rss_of_tree(&self.child)
+    }
+}
+
+impl Drop for Server {
+    /// A cluster stops its children and drops its databases on SIGTERM; killed, it would leave them.
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while std::time::Instant::now() < deadline && !matches!(self.child.try_wait(), Ok(Some(_))) {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
     }
 }
