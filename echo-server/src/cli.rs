@@ -114,7 +114,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         port,
     };
     let mut config = EchoConfig::load(&overrides)?;
-    echo_http::telemetry::init(config.log_json);
+    // Servers export their spans when a collector is configured; one-shot commands only log.
+    let service = match &cli.command {
+        Command::Up { .. } => Some("echo".to_owned()),
+        Command::Serve { service, .. } => Some(format!("echo-{}", service.label())),
+        _ => None,
+    };
+    let tracing = service.as_deref().map(|service| echo_http::telemetry::Tracing {
+        endpoint: config.otlp_endpoint.as_deref(),
+        service,
+    });
+    let _telemetry = echo_http::telemetry::init(config.log_json, tracing);
 
     match cli.command {
         Command::Up { .. } => up(config).await,

@@ -20,6 +20,9 @@ pub struct EchoConfig {
     pub port: u16,
     /// Log JSON lines instead of human-readable text.
     pub log_json: bool,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL (e.g. `http://collector:4318`): spans are
+    /// exported there when set (or when `OTEL_EXPORTER_OTLP_ENDPOINT` is).
+    pub otlp_endpoint: Option<String>,
     /// Redis, for scaled mode: shared session revocations (and the bus when `bus.url` names it).
     pub redis_url: Option<String>,
     pub bus: BusConfig,
@@ -36,6 +39,7 @@ impl Default for EchoConfig {
             bind: "0.0.0.0".into(),
             port: 8080,
             log_json: false,
+            otlp_endpoint: None,
             redis_url: None,
             bus: BusConfig::default(),
             gateway: Default::default(),
@@ -127,6 +131,7 @@ impl EchoConfig {
                     .as_ref()
                     .map_or("none".into(), |d| d.display().to_string()),
             ),
+            ("otlp_endpoint", self.otlp_endpoint.clone().unwrap_or_else(|| "none (traces not exported)".into())),
             (
                 "users.signing_keys",
                 format!(

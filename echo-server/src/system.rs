@@ -112,6 +112,18 @@ pub enum ServiceName {
     Ai,
 }
 
+impl ServiceName {
+    /// As the command line spells it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceName::Gateway => "gateway",
+            ServiceName::Users => "users",
+            ServiceName::Messages => "messages",
+            ServiceName::Ai => "ai",
+        }
+    }
+}
+
 /// Builds the router of one service on its own, with its operations routes and common layers.
 pub async fn build_one(
     config: &EchoConfig,

@@ -26,6 +26,9 @@ pub struct ClusterArgs {
     /// message-service replicas.
     #[arg(long, default_value_t = 2)]
     messages: usize,
+    /// ai-service replicas (each keeps the whole AI index in memory).
+    #[arg(long, default_value_t = 1)]
+    ai: usize,
     /// The first gateway's port (0: any free ports).
     #[arg(long, short = 'p', default_value_t = 8080)]
     port: u16,
@@ -85,7 +88,9 @@ pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
     let message_ports = (0..args.messages)
         .map(|_| free_port())
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let ai_port = free_port()?;
+    let ai_ports = (0..args.ai)
+        .map(|_| free_port())
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let url = |port: u16| format!("http://127.0.0.1:{port}");
     let quoted = |ports: &[u16]| {
         ports
@@ -117,7 +122,7 @@ pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
             secret = s3.secret_key,
             users = quoted(&[users_port]),
             messages = quoted(&message_ports),
-            ai = quoted(&[ai_port]),
+            ai = quoted(&ai_ports),
         ),
     )
     .with_context(|| format!("writing {}", config_file.display()))?;
@@ -130,7 +135,12 @@ pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
             .enumerate()
             .map(|(i, p)| (format!("messages#{}", i + 1), "messages", *p)),
     );
-    plan.push(("ai".to_owned(), "ai", ai_port));
+    plan.extend(
+        ai_ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("ai#{}", i + 1), "ai", *p)),
+    );
     plan.extend(
         gateway_ports
             .iter()
@@ -143,7 +153,7 @@ pub async fn run(config: &EchoConfig, args: ClusterArgs) -> anyhow::Result<()> {
     let mut outcome = async {
         for (label, service, port) in plan {
             println!("starting {label} on {}", url(port));
-            let child = spawn(service, port, &config_file, &dir)?;
+            let child = spawn(&label, service, port, &config_file, &dir)?;
             members.push(Member {
                 label,
                 service,
@@ -220,9 +230,12 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn spawn(service: &str, port: u16, config: &Path, dir: &Path) -> anyhow::Result<Child> {
+/// Starts one member. Its `HOSTNAME` is its label (`messages-2`), as a container's would be its
+/// own: replicas name themselves after it in consumer groups, so each needs one of its own.
+fn spawn(label: &str, service: &str, port: u16, config: &Path, dir: &Path) -> anyhow::Result<Child> {
     let exe = std::env::current_exe().context("finding the echo-server binary")?;
     Command::new(exe)
+        .env("HOSTNAME", label.replace('#', "-"))
         .arg("--config")
         .arg(config)
         .arg("--data-dir")
@@ -294,7 +307,7 @@ fn restart_if_down(member: &mut Member, config: &Path, dir: &Path) {
             }
         }
         Some((since, pause)) if since.elapsed() >= pause => {
-            match spawn(member.service, member.port, config, dir) {
+            match spawn(&member.label, member.service, member.port, config, dir) {
                 Ok(child) => {
                     eprintln!("{} started again (pid {})", member.label, child.id().unwrap_or(0));
                     member.child = child;

@@ -358,7 +358,7 @@ impl Drop for PrivateRedis {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_and_restarted_the_bus_catches_up_and_nothing_acknowledged_is_lost() {
     let mut redis = PrivateRedis::start();
-    let topo = Topology::start_on(2, "postgres://postgres@127.0.0.1:5432", &redis.url()).await;
+    let topo = Topology::start_on(2, 1, "postgres://postgres@127.0.0.1:5432", &redis.url()).await;
     let (alice, bob, general) = team(&topo).await;
     let gateway = Client::new(&topo.gateway_url);
     let mut socket = Socket::connect(&topo.gateway_url, &bob, None).await;
@@ -487,7 +487,7 @@ impl Drop for PrivatePostgres {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stopped_and_started_services_answer_503_then_recover_without_a_restart() {
     let postgres = PrivatePostgres::start();
-    let topo = Topology::start_on(1, &postgres.url(), "redis://127.0.0.1:6379").await;
+    let topo = Topology::start_on(1, 1, &postgres.url(), "redis://127.0.0.1:6379").await;
     let (alice, _bob, general) = team(&topo).await;
     let gateway = Client::new(&topo.gateway_url);
     let path = format!("/api/v1/channels/{general}/messages");

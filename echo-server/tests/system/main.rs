@@ -10,4 +10,5 @@ mod cli;
 mod deploy;
 mod failures;
 mod scaled;
+mod telemetry;
 mod topology;

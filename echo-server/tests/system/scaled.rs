@@ -198,3 +198,39 @@ async fn a_client_on_one_replica_receives_what_is_posted_on_another_and_resumes_
     }
     assert_eq!(got, sent);
 }
+
+/// Each ai-service replica keeps the whole AI index in memory, so each must see every message,
+/// whichever replica's request the gateway picks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_ai_replica_answers_from_the_whole_history() {
+    let topo = Topology::start_with(1, 2).await;
+    assert_eq!(topo.ai_urls.len(), 2);
+    let client = topo::Client::new(&topo.gateway_url);
+    let alice = client.register("Alice").await;
+    let ws = client.post(&alice, "/api/v1/workspaces", json!({"name": "Acme"})).await;
+    let ws_id = ws["id"].as_str().unwrap().to_owned();
+    let channels = client.get(&alice, &format!("/api/v1/workspaces/{ws_id}/channels")).await;
+    let general = channels["channels"][0]["id"].as_str().unwrap().to_owned();
+    let words = ["aardvark", "bassoon", "cathedral", "dulcimer", "escarpment", "flamingo"];
+    for word in words {
+        client.post(&alice, &format!("/api/v1/channels/{general}/messages"), json!({"text": format!("the {word} report")})).await;
+    }
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    for ai in &topo.ai_urls {
+        for word in words {
+            loop {
+                let path = format!("/api/v1/ai/search?workspace_id={ws_id}&q={word}&mode=keyword");
+                let found = client.get_from(ai, &alice, &path).await;
+                let texts: Vec<&str> = found["results"].as_array().map_or_else(Vec::new, |r| {
+                    r.iter().filter_map(|hit| hit["message"]["text"].as_str()).collect()
+                });
+                if texts.contains(&format!("the {word} report").as_str()) {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "{ai} never found {word}: {found}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! A scaled topology from the real binary: `echo-server cluster` (users ×1, messages ×N, ai ×1,
+//! A scaled topology from the real binary: `echo-server cluster` (users ×1, messages ×N, ai ×N,
 //! a gateway and an S3 server) on fresh PostgreSQL databases and Redis keys of its own, dropped
 //! when the topology is.
 
@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 pub struct Topology {
     pub gateway_url: String,
     pub messages_urls: Vec<String>,
+    pub ai_urls: Vec<String>,
     /// Every member's label (`users`, `messages#1`, `ai`, `gateway#1`, …) and process id at start.
     pub pids: Vec<(String, i32)>,
     cluster: Child,
@@ -33,15 +34,36 @@ impl Drop for Topology {
 impl Topology {
     /// On the PostgreSQL and Redis of this machine.
     pub async fn start(message_replicas: usize) -> Topology {
+        Self::start_with(message_replicas, 1).await
+    }
+
+    pub async fn start_with(message_replicas: usize, ai_replicas: usize) -> Topology {
         Self::start_on(
             message_replicas,
+            ai_replicas,
             "postgres://postgres@127.0.0.1:5432",
             "redis://127.0.0.1:6379",
         )
         .await
     }
 
-    pub async fn start_on(message_replicas: usize, postgres: &str, redis: &str) -> Topology {
+    pub async fn start_on(message_replicas: usize, ai_replicas: usize, postgres: &str, redis: &str) -> Topology {
+        Self::launch(message_replicas, ai_replicas, postgres, redis, &[]).await
+    }
+
+    /// One gateway, users, messages and ai, exporting their spans to the OTLP `collector`.
+    pub async fn start_traced(collector: &str) -> Topology {
+        let env = [("ECHO_OTLP_ENDPOINT", collector), ("OTEL_BSP_SCHEDULE_DELAY", "100")];
+        Self::launch(1, 1, "postgres://postgres@127.0.0.1:5432", "redis://127.0.0.1:6379", &env).await
+    }
+
+    async fn launch(
+        message_replicas: usize,
+        ai_replicas: usize,
+        postgres: &str,
+        redis: &str,
+        env: &[(&str, &str)],
+    ) -> Topology {
         let dir = tempfile::tempdir().unwrap();
         let name = format!("echo_t_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
         let mut cluster = Command::new(env!("CARGO_BIN_EXE_echo-server"))
@@ -58,6 +80,8 @@ impl Topology {
             .args([
                 "--messages",
                 &message_replicas.to_string(),
+                "--ai",
+                &ai_replicas.to_string(),
                 "--name",
                 &name,
                 "--postgres",
@@ -66,6 +90,7 @@ impl Topology {
                 redis,
             ])
             .env("ECHO_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .expect("starting echo-server cluster");
@@ -106,6 +131,7 @@ impl Topology {
         Topology {
             gateway_url: of("gateway#")[0].1.clone(),
             messages_urls: of("messages#").iter().map(|m| m.1.clone()).collect(),
+            ai_urls: of("ai#").iter().map(|m| m.1.clone()).collect(),
             pids: members
                 .iter()
                 .map(|(label, _, pid)| (label.clone(), *pid))
@@ -201,8 +227,13 @@ impl Client {
     }
 
     pub async fn get(&self, user: &User, path: &str) -> Value {
+        self.get_from(&self.base, user, path).await
+    }
+
+    /// A GET to another base URL (a replica behind the gateway).
+    pub async fn get_from(&self, base: &str, user: &User, path: &str) -> Value {
         self.http
-            .get(format!("{}{path}", self.base))
+            .get(format!("{base}{path}"))
             .bearer_auth(&user.token)
             .send()
             .await

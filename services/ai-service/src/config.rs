@@ -23,7 +23,8 @@ pub struct Config {
     /// Messages embedded per model call: bounds the memory and the latency a batch adds to
     /// queries that wait for the CPU.
     pub embed_batch: usize,
-    /// This replica's name in the `ai-service` consumer group (stable across restarts).
+    /// This replica's name (stable across restarts, unique among replicas): its consumer group
+    /// is `ai-service.<name>`. Default: `ai-<HOSTNAME>`, else `ai-1`.
     pub consumer_name: String,
 }
 
@@ -34,7 +35,10 @@ impl Default for Config {
             model_dir: None,
             llm: LlmConfig::default(),
             embed_batch: 32,
-            consumer_name: "ai-1".into(),
+            consumer_name: std::env::var("HOSTNAME")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .map_or_else(|| "ai-1".to_owned(), |h| format!("ai-{h}")),
         }
     }
 }

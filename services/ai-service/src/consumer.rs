@@ -1,5 +1,5 @@
-//! The indexer: consumes message-service's events (group `ai-service`, from the oldest retained
-//! event, so it catches up after downtime) into ai-service's own store and index. Every effect is
+//! The indexer: consumes message-service's events (this replica's group, see [`crate::engine::group`],
+//! from the oldest retained event, so it catches up after downtime) into ai-service's own store and index. Every effect is
 //! an upsert or a delete keyed by ids, so redelivery and replay are harmless; an unknown version
 //! of a known event is parked in the dead-letter list rather than guessed at.
 
@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::embed;
-use crate::engine::{Core, GROUP};
+use crate::engine::Core;
 use crate::index::{ChannelKind, Doc};
 use crate::store::{ChannelRow, MessageRow};
 
@@ -276,7 +276,7 @@ impl Indexer {
         if let Err(error) = self
             .core
             .store
-            .set_position(GROUP, &event.position.to_string(), now)
+            .set_position(&self.core.group, &event.position.to_string(), now)
             .await
         {
             tracing::warn!(%error, "recording the consumer position failed");

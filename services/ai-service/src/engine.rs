@@ -15,8 +15,13 @@ use crate::index::{ChannelKind, Doc, Index};
 use crate::llm::Llm;
 use crate::store::{AiStore, NewVector};
 
-/// The consumer group (and `consumer_state` row) of the indexer.
-pub const GROUP: &str = "ai-service";
+/// The consumer group (and `consumer_state` row) of a replica's indexer. Every replica keeps a
+/// whole index in memory, so each reads every event in a group of its own; what they write to
+/// the shared store are idempotent upserts, and a vector one replica stored is reused by the
+/// others rather than computed again.
+pub fn group(consumer_name: &str) -> String {
+    format!("ai-service.{consumer_name}")
+}
 
 /// Events counted at most when measuring the lag (beyond it the status says "at least").
 const LAG_SCAN_LIMIT: usize = 10_000;
@@ -32,6 +37,8 @@ pub struct Core {
     /// Wakes the embedding worker when messages are queued.
     pub wake: Notify,
     pub embed_batch: usize,
+    /// This replica's consumer group.
+    pub group: String,
 }
 
 impl Core {
@@ -41,8 +48,10 @@ impl Core {
         llm: Option<Llm>,
         bus: Arc<dyn EventBus>,
         embed_batch: usize,
+        group: String,
     ) -> Self {
         Self {
+            group,
             index: RwLock::new(Index::default()),
             store,
             embedder,
@@ -77,7 +86,7 @@ impl Core {
         let snapshot = self.store.snapshot().await.context("reading the AI store")?;
         let position = self
             .store
-            .position(GROUP)
+            .position(&self.group)
             .await
             .context("reading the consumer position")?;
         let model = self.embedder.as_ref().map(|e| e.name());

@@ -102,6 +102,7 @@ impl AiService {
             llm,
             deps.bus.clone(),
             config.embed_batch,
+            engine::group(&config.consumer_name),
         ));
         core.load().await?;
 
@@ -109,7 +110,7 @@ impl AiService {
         let shutdown = deps.shutdown.child_token();
         let consumer = ConsumerConfig {
             start: GroupStart::Oldest,
-            ..ConsumerConfig::new(engine::GROUP, config.consumer_name.clone())
+            ..ConsumerConfig::new(&core.group, config.consumer_name.clone())
         };
         let indexer = Arc::new(consumer::Indexer::new(core.clone()));
         let tasks = vec![

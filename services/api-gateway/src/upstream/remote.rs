@@ -162,10 +162,12 @@ impl Replicas {
     ) -> reqwest::Result<Response> {
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let url = format!("{}{}", self.replicas[i].base, path);
+        let mut headers = forwarded_headers(&parts.headers);
+        echo_http::telemetry::pass_trace_on(&mut headers);
         let upstream = self
             .client
             .request(parts.method.clone(), url)
-            .headers(forwarded_headers(&parts.headers))
+            .headers(headers)
             .body(body)
             .send()
             .await?;
