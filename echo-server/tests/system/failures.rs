@@ -217,7 +217,7 @@ async fn every_service_killed_in_turn_under_load_loses_nothing_and_delivers_each
             (acknowledged, retries)
         }
     });
-    let killed = ["gateway#1", "users", "messages#1", "ai", "messages#2"];
+    let killed = ["gateway#1", "users", "messages#1", "ai#1", "messages#2"];
     for label in killed {
         tokio::time::sleep(Duration::from_millis(1200)).await;
         topo.kill(label);
