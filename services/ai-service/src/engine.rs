@@ -17,8 +17,7 @@ use crate::store::{AiStore, NewVector};
 
 /// The consumer group (and `consumer_state` row) of a replica's indexer. Every replica keeps a
 /// whole index in memory, so each reads every event in a group of its own; what they write to
-/// the shared store are idempotent upserts, and a vector one replica stored is reused by the
-/// others rather than computed again.
+/// the shared store are idempotent upserts.
 pub fn group(consumer_name: &str) -> String {
     format!("ai-service.{consumer_name}")
 }
