@@ -77,7 +77,8 @@ impl System {
             .readiness()
             .merge(messages.readiness())
             .merge(ai.readiness())
-            .with("bus", bus_probe(bus.clone()));
+            .with("bus", bus_probe(bus.clone()))
+            .sampled(bus_sampler(bus.clone()));
         let openapi = openapi([users_api, messages_api, ai_api]);
         let router = api_gateway::router(
             config.gateway.clone(),
@@ -167,7 +168,8 @@ pub async fn build_one(
             let messages = MessageService::build(config.messages.clone(), deps).await?;
             (
                 messages.router().0,
-                messages.readiness().with("bus", bus_probe(bus)),
+                // One kind of process reports the bus, so replicas of the others do not repeat it.
+                messages.readiness().with("bus", bus_probe(bus.clone())).sampled(bus_sampler(bus)),
             )
         }
         ServiceName::Ai => {
@@ -249,6 +251,29 @@ fn bus_probe(bus: Arc<dyn EventBus>) -> echo_http::ops::Probe {
     Arc::new(move || {
         let bus = bus.clone();
         Box::pin(async move { bus.bounds().await.map(|_| ()).map_err(|e| e.to_string()) })
+    })
+}
+
+/// Events counted at most per group for its lag, at each scrape.
+const LAG_SCAN: usize = 1_000;
+
+/// Gauges of the bus per consumer group, set at each scrape: `bus_group_pending` (handed out, not
+/// yet acknowledged), `bus_group_lag` (not yet handed out, counted up to [`LAG_SCAN`]) and
+/// `bus_dead_letters`.
+fn bus_sampler(bus: Arc<dyn EventBus>) -> echo_http::ops::Sampler {
+    Arc::new(move || {
+        let bus = bus.clone();
+        Box::pin(async move {
+            let Ok(groups) = bus.groups().await else { return };
+            let letters = bus.dead_letters(None, 10_000).await.unwrap_or_default();
+            for group in groups {
+                let lag = bus.read_after(Some(group.last_delivered), LAG_SCAN).await.map_or(0, |events| events.len());
+                let dead = letters.iter().filter(|l| l.group == group.name).count();
+                metrics::gauge!("bus_group_pending", "group" => group.name.clone()).set(group.pending as f64);
+                metrics::gauge!("bus_group_lag", "group" => group.name.clone()).set(lag as f64);
+                metrics::gauge!("bus_dead_letters", "group" => group.name).set(dead as f64);
+            }
+        })
     })
 }
 

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use echo_http::ops::Probe;
+use echo_http::ops::{Probe, Sampler};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -98,6 +98,23 @@ impl Db {
                 };
                 result.map_err(|e| e.to_string())
             })
+        })
+    }
+
+    /// Gauges of the pool's use, `db_pool_connections{db, state = in_use | idle}` and
+    /// `db_pool_max_connections{db}`, set at each scrape.
+    pub fn sampler(&self, name: &'static str) -> Sampler {
+        let db = self.clone();
+        std::sync::Arc::new(move || {
+            let (size, idle, max) = match &db {
+                Db::Sqlite(pool) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+                Db::Postgres(pool) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+            };
+            let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+            metrics::gauge!("db_pool_connections", "db" => name, "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
+            metrics::gauge!("db_pool_connections", "db" => name, "state" => "idle").set(f64::from(idle));
+            metrics::gauge!("db_pool_max_connections", "db" => name).set(f64::from(max));
+            Box::pin(std::future::ready(()))
         })
     }
 

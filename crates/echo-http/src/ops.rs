@@ -1,5 +1,6 @@
 //! The operations endpoints every service serves: `/healthz` (the process is alive), `/readyz` (its
-//! database, bus and storage answer) and `/metrics` (Prometheus text).
+//! database, bus and storage answer) and `/metrics` (Prometheus text, with gauges of pool use and
+//! bus lag read fresh at each scrape).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -16,10 +17,15 @@ use serde_json::{Map, Value, json};
 /// One dependency check: resolves to `Err(reason)` when the dependency does not answer.
 pub type Probe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
-/// The named checks `/readyz` runs, each bounded by a time-out.
+/// Sets gauges from a dependency's current state (a pool's connections, a bus's lag).
+pub type Sampler = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// The named checks `/readyz` runs, each bounded by a time-out, and the samplers `/metrics` runs
+/// before it answers.
 #[derive(Clone, Default)]
 pub struct Readiness {
     probes: Vec<(&'static str, Probe)>,
+    samplers: Vec<Sampler>,
 }
 
 impl Readiness {
@@ -28,10 +34,24 @@ impl Readiness {
         self
     }
 
+    pub fn sampled(mut self, sampler: Sampler) -> Self {
+        self.samplers.push(sampler);
+        self
+    }
+
     /// Joins two sets of checks (the gateway reports those of the services it embeds).
     pub fn merge(mut self, other: Readiness) -> Self {
         self.probes.extend(other.probes);
+        self.samplers.extend(other.samplers);
         self
+    }
+
+    /// Runs every sampler, each bounded by a time-out (a slow one leaves its gauges as they were).
+    async fn sample(&self) {
+        futures::future::join_all(
+            self.samplers.iter().map(|sampler| tokio::time::timeout(Duration::from_secs(2), sampler())),
+        )
+        .await;
     }
 
     /// Runs every check concurrently; true when all pass.
@@ -85,8 +105,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(readiness: Readiness) -> Router<
     Router::new()
         .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
+        .route(
+            "/metrics",
+            get(move |State(readiness): State<Readiness>| async move {
+                readiness.sample().await;
+                handle.render()
+            }),
+        )
         .with_state(readiness)
-        .route("/metrics", get(move || std::future::ready(handle.render())))
 }
 
 async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {

@@ -122,6 +122,12 @@ async fn the_auth_flow_works_across_separate_processes() {
         .json()
         .await
         .unwrap();
+    // A message-service process reports its pool and the bus at each scrape.
+    let metrics = http.get(format!("{}/metrics", topo.messages_urls[0])).send().await.unwrap().text().await.unwrap();
+    for gauge in [r#"db_pool_connections{db="messages",state="in_use"}"#, r#"bus_group_lag{group="messages-notifications"}"#] {
+        assert!(metrics.contains(gauge), "{gauge} missing from {metrics}");
+    }
+
     for path in [
         "/api/v1/auth/login",
         "/api/v1/channels/{ch}/messages",

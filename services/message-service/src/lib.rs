@@ -226,6 +226,7 @@ impl MessageService {
         });
         Readiness::default()
             .with("messages_db", self.db.probe())
+            .sampled(self.db.sampler("messages"))
             .with("files", files_probe)
     }
 

@@ -26,6 +26,16 @@ async fn operations_endpoints_answer() {
         .await
         .unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
+    // Pool use and the bus, read at the scrape.
+    for gauge in [
+        r#"db_pool_connections{db="users",state="idle"}"#,
+        r#"db_pool_max_connections{db="messages"}"#,
+        r#"bus_group_lag{group="messages-audit"}"#,
+        r#"bus_group_pending{group="messages-audit"}"#,
+        r#"bus_dead_letters{group="messages-audit"}"#,
+    ] {
+        assert!(metrics.contains(gauge), "{gauge} missing from {metrics}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
