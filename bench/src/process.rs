@@ -51,7 +51,8 @@ pub fn rss_of_tree(child: &Child) -> anyhow::Result<u64> {
     let mut total = 0;
     while let Some(pid) = pending.pop() {
         total += rss_of(pid)?;
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
         pending.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
     }
     Ok(total)

@@ -33,12 +33,16 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         burst_messages: options.burst_messages,
         idle_connections: options.idle_connections,
     };
-    println!("\n| members | server | deliveries/s | latency median | latency p99 | notification median | dropped connections |");
+    println!(
+        "\n| members | server | deliveries/s | latency median | latency p99 | notification median | dropped connections |"
+    );
     println!("|---:|---|---:|---:|---:|---:|---:|");
     for &members in &options.members {
         for peer in [Peer::Echo, Peer::EchoScaled] {
             let result = fanout::delivery(peer, members, &fanout_options).await?;
-            let notification = result.notification.map_or(Duration::ZERO, |(single, _)| single.median);
+            let notification = result
+                .notification
+                .map_or(Duration::ZERO, |(single, _)| single.median);
             println!(
                 "| {members} | {peer} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} |",
                 result.deliveries_per_sec,
@@ -50,7 +54,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         }
     }
 
-    println!("\n| server | resident when idle (every process) | with {} idle connections | per connection |", options.idle_connections);
+    println!(
+        "\n| server | resident when idle (every process) | with {} idle connections | per connection |",
+        options.idle_connections
+    );
     println!("|---|---:|---:|---:|");
     for (label, kind) in [("Echo", Kind::Echo), ("Echo, scaled", Kind::Scaled)] {
         let (before, after) = fanout::idle_memory(kind, options.idle_connections).await?;

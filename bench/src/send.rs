@@ -82,7 +82,11 @@ pub const HEADER: &str = "| server | load | sent | acknowledged | errors | ackno
 /// scaled topology: the closed loop first, then each offered load.
 pub async fn echo(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Outcome>> {
     let server = Server::start(kind).await?;
-    let label = if kind == Kind::Scaled { "Echo, scaled" } else { "Echo" };
+    let label = if kind == Kind::Scaled {
+        "Echo, scaled"
+    } else {
+        "Echo"
+    };
     let poster = Arc::new(Poster::echo(&server.base, label).await?);
     measure(&poster, plan).await
 }

@@ -108,10 +108,22 @@ impl Server {
     async fn cluster() -> anyhow::Result<Server> {
         let data = tempfile::tempdir()?;
         let exe = std::env::current_exe()?.with_file_name("echo-server");
-        anyhow::ensure!(exe.is_file(), "{} is missing: build echo-server too", exe.display());
+        anyhow::ensure!(
+            exe.is_file(),
+            "{} is missing: build echo-server too",
+            exe.display()
+        );
         let name = format!("echo_bench_{}", std::process::id());
         let mut child = Command::new(exe)
-            .args(["cluster", "--port", "0", "--temporary", "--name", &name, "--data-dir"])
+            .args([
+                "cluster",
+                "--port",
+                "0",
+                "--temporary",
+                "--name",
+                &name,
+                "--data-dir",
+            ])
             .arg(data.path())
             .envs(ECHO_ENV)
             .stdout(Stdio::piped())
@@ -121,14 +133,21 @@ impl Server {
             .context("starting echo-server cluster")?;
         let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
         let base = loop {
-            let line = lines.next_line().await?.context("the cluster exited before it was ready")?;
+            let line = lines
+                .next_line()
+                .await?
+                .context("the cluster exited before it was ready")?;
             if let Some(rest) = line.strip_prefix("Open ") {
                 break rest.split(';').next().unwrap_or_default().to_owned();
             }
         };
         // The supervisor says when children restart; nobody need read it, but it must not block.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Server { child, base, _data: data })
+        Ok(Server {
+            child,
+            base,
+            _data: data,
+        })
     }
 
     /// The server's resident memory, in bytes: its process's, or the cluster's whole tree's.
@@ -141,7 +160,9 @@ impl Drop for Server {
     /// A cluster stops its children and drops its databases on SIGTERM; killed, it would leave them.
     fn drop(&mut self) {
         if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
             while std::time::Instant::now() < deadline && !matches!(self.child.try_wait(), Ok(Some(_))) {
                 std::thread::sleep(std::time::Duration::from_millis(50));

@@ -131,7 +131,12 @@ impl EchoConfig {
                     .as_ref()
                     .map_or("none".into(), |d| d.display().to_string()),
             ),
-            ("otlp_endpoint", self.otlp_endpoint.clone().unwrap_or_else(|| "none (traces not exported)".into())),
+            (
+                "otlp_endpoint",
+                self.otlp_endpoint
+                    .clone()
+                    .unwrap_or_else(|| "none (traces not exported)".into()),
+            ),
             (
                 "users.signing_keys",
                 format!(

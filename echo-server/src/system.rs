@@ -169,7 +169,10 @@ pub async fn build_one(
             (
                 messages.router().0,
                 // One kind of process reports the bus, so replicas of the others do not repeat it.
-                messages.readiness().with("bus", bus_probe(bus.clone())).sampled(bus_sampler(bus)),
+                messages
+                    .readiness()
+                    .with("bus", bus_probe(bus.clone()))
+                    .sampled(bus_sampler(bus)),
             )
         }
         ServiceName::Ai => {
@@ -267,7 +270,10 @@ fn bus_sampler(bus: Arc<dyn EventBus>) -> echo_http::ops::Sampler {
             let Ok(groups) = bus.groups().await else { return };
             let letters = bus.dead_letters(None, 10_000).await.unwrap_or_default();
             for group in groups {
-                let lag = bus.read_after(Some(group.last_delivered), LAG_SCAN).await.map_or(0, |events| events.len());
+                let lag = bus
+                    .read_after(Some(group.last_delivered), LAG_SCAN)
+                    .await
+                    .map_or(0, |events| events.len());
                 let dead = letters.iter().filter(|l| l.group == group.name).count();
                 metrics::gauge!("bus_group_pending", "group" => group.name.clone()).set(group.pending as f64);
                 metrics::gauge!("bus_group_lag", "group" => group.name.clone()).set(lag as f64);

@@ -111,7 +111,8 @@ impl Db {
                 Db::Postgres(pool) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
             };
             let idle = u32::try_from(idle).unwrap_or(u32::MAX);
-            metrics::gauge!("db_pool_connections", "db" => name, "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
+            metrics::gauge!("db_pool_connections", "db" => name, "state" => "in_use")
+                .set(f64::from(size.saturating_sub(idle)));
             metrics::gauge!("db_pool_connections", "db" => name, "state" => "idle").set(f64::from(idle));
             metrics::gauge!("db_pool_max_connections", "db" => name).set(f64::from(max));
             Box::pin(std::future::ready(()))

@@ -41,7 +41,8 @@ pub fn layer<S: Clone + Send + Sync + 'static>(router: Router<S>, timeout: Durat
                 .get(REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
-            let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id);
+            let span =
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id);
             crate::telemetry::continue_trace(&span, req.headers());
             span
         }))

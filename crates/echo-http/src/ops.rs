@@ -49,7 +49,9 @@ impl Readiness {
     /// Runs every sampler, each bounded by a time-out (a slow one leaves its gauges as they were).
     async fn sample(&self) {
         futures::future::join_all(
-            self.samplers.iter().map(|sampler| tokio::time::timeout(Duration::from_secs(2), sampler())),
+            self.samplers
+                .iter()
+                .map(|sampler| tokio::time::timeout(Duration::from_secs(2), sampler())),
         )
         .await;
     }

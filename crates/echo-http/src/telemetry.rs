@@ -45,8 +45,14 @@ pub fn init(json: bool, tracing: Option<Tracing<'_>>) -> Telemetry {
     // `ECHO_LOG` chooses what is logged; spans are exported at `info` whatever it says, so that
     // quieting the logs does not blind the traces.
     let logged = EnvFilter::try_from_env("ECHO_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let fmt = tracing_subscriber::fmt::layer().with_target(false).with_writer(std::io::stderr);
-    let fmt = if json { fmt.json().flatten_event(true).boxed() } else { fmt.boxed() };
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .with_writer(std::io::stderr);
+    let fmt = if json {
+        fmt.json().flatten_event(true).boxed()
+    } else {
+        fmt.boxed()
+    };
     let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = vec![fmt.with_filter(logged).boxed()];
     let provider = tracing.and_then(|t| match exporter(&t) {
         Ok(provider) => provider,
@@ -57,11 +63,18 @@ pub fn init(json: bool, tracing: Option<Tracing<'_>>) -> Telemetry {
     });
     if let Some(provider) = &provider {
         let traced = EnvFilter::new(DEFAULT_FILTER);
-        layers.push(tracing_opentelemetry::layer().with_tracer(provider.tracer("echo")).with_filter(traced).boxed());
+        layers.push(
+            tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("echo"))
+                .with_filter(traced)
+                .boxed(),
+        );
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     }
     let installed = tracing_subscriber::registry().with(layers).try_init().is_ok();
-    Telemetry { provider: provider.filter(|_| installed) }
+    Telemetry {
+        provider: provider.filter(|_| installed),
+    }
 }
 
 const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=warn";
@@ -71,14 +84,25 @@ fn exporter(tracing: &Tracing<'_>) -> anyhow::Result<Option<SdkTracerProvider>> 
     match tracing.endpoint.filter(|e| !e.is_empty()) {
         Some(base) => {
             let base = base.trim_end_matches('/');
-            let url = if base.ends_with("/v1/traces") { base.to_owned() } else { format!("{base}/v1/traces") };
+            let url = if base.ends_with("/v1/traces") {
+                base.to_owned()
+            } else {
+                format!("{base}/v1/traces")
+            };
             builder = builder.with_endpoint(url);
         }
         None if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() => {}
         None => return Ok(None),
     }
-    let resource = opentelemetry_sdk::Resource::builder().with_service_name(tracing.service.to_owned()).build();
-    Ok(Some(SdkTracerProvider::builder().with_batch_exporter(builder.build()?).with_resource(resource).build()))
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(tracing.service.to_owned())
+        .build();
+    Ok(Some(
+        SdkTracerProvider::builder()
+            .with_batch_exporter(builder.build()?)
+            .with_resource(resource)
+            .build(),
+    ))
 }
 
 /// The trace a request belongs to, from its `traceparent` header (none: a new trace).

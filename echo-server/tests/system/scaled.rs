@@ -123,8 +123,18 @@ async fn the_auth_flow_works_across_separate_processes() {
         .await
         .unwrap();
     // A message-service process reports its pool and the bus at each scrape.
-    let metrics = http.get(format!("{}/metrics", topo.messages_urls[0])).send().await.unwrap().text().await.unwrap();
-    for gauge in [r#"db_pool_connections{db="messages",state="in_use"}"#, r#"bus_group_lag{group="messages-notifications"}"#] {
+    let metrics = http
+        .get(format!("{}/metrics", topo.messages_urls[0]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for gauge in [
+        r#"db_pool_connections{db="messages",state="in_use"}"#,
+        r#"bus_group_lag{group="messages-notifications"}"#,
+    ] {
         assert!(metrics.contains(gauge), "{gauge} missing from {metrics}");
     }
 
@@ -213,13 +223,30 @@ async fn every_ai_replica_answers_from_the_whole_history() {
     assert_eq!(topo.ai_urls.len(), 2);
     let client = topo::Client::new(&topo.gateway_url);
     let alice = client.register("Alice").await;
-    let ws = client.post(&alice, "/api/v1/workspaces", json!({"name": "Acme"})).await;
+    let ws = client
+        .post(&alice, "/api/v1/workspaces", json!({"name": "Acme"}))
+        .await;
     let ws_id = ws["id"].as_str().unwrap().to_owned();
-    let channels = client.get(&alice, &format!("/api/v1/workspaces/{ws_id}/channels")).await;
+    let channels = client
+        .get(&alice, &format!("/api/v1/workspaces/{ws_id}/channels"))
+        .await;
     let general = channels["channels"][0]["id"].as_str().unwrap().to_owned();
-    let words = ["aardvark", "bassoon", "cathedral", "dulcimer", "escarpment", "flamingo"];
+    let words = [
+        "aardvark",
+        "bassoon",
+        "cathedral",
+        "dulcimer",
+        "escarpment",
+        "flamingo",
+    ];
     for word in words {
-        client.post(&alice, &format!("/api/v1/channels/{general}/messages"), json!({"text": format!("the {word} report")})).await;
+        client
+            .post(
+                &alice,
+                &format!("/api/v1/channels/{general}/messages"),
+                json!({"text": format!("the {word} report")}),
+            )
+            .await;
     }
 
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -229,12 +256,17 @@ async fn every_ai_replica_answers_from_the_whole_history() {
                 let path = format!("/api/v1/ai/search?workspace_id={ws_id}&q={word}&mode=keyword");
                 let found = client.get_from(ai, &alice, &path).await;
                 let texts: Vec<&str> = found["results"].as_array().map_or_else(Vec::new, |r| {
-                    r.iter().filter_map(|hit| hit["message"]["text"].as_str()).collect()
+                    r.iter()
+                        .filter_map(|hit| hit["message"]["text"].as_str())
+                        .collect()
                 });
                 if texts.contains(&format!("the {word} report").as_str()) {
                     break;
                 }
-                assert!(std::time::Instant::now() < deadline, "{ai} never found {word}: {found}");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{ai} never found {word}: {found}"
+                );
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }

@@ -43,7 +43,12 @@ pub async fn collector() -> (String, Arc<Mutex<Vec<Received>>>) {
                         })
                         .unwrap_or_default();
                     for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
-                        sink.lock().unwrap().push((service.clone(), span.name, span.trace_id, span.parent_span_id));
+                        sink.lock().unwrap().push((
+                            service.clone(),
+                            span.name,
+                            span.trace_id,
+                            span.parent_span_id,
+                        ));
                     }
                 }
                 ([("content-type", "application/x-protobuf")], Vec::<u8>::new())
@@ -71,8 +76,17 @@ async fn spans_reach_the_configured_collector_in_the_callers_trace() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port = line.split("localhost:").nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).next().unwrap().to_owned();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .split("localhost:")
+        .nth(1)
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .to_owned();
     let (trace_id, parent_id) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
 
     // Act
@@ -89,20 +103,40 @@ async fn spans_reach_the_configured_collector_in_the_callers_trace() {
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let deadline = Instant::now() + Duration::from_secs(30);
     let span = loop {
-        let found =
-            received.lock().unwrap().iter().find(|(_, name, trace, _)| name == "request" && hex(trace) == trace_id).cloned();
+        let found = received
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, name, trace, _)| name == "request" && hex(trace) == trace_id)
+            .cloned();
         if let Some(span) = found {
             break span;
         }
-        assert!(Instant::now() < deadline, "the request's span never arrived: {:?}", received.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "the request's span never arrived: {:?}",
+            received.lock().unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let (service, _, _, parent) = span;
-    assert_eq!((service.as_str(), hex(&parent).as_str()), ("echo", parent_id), "continues the caller's span");
+    assert_eq!(
+        (service.as_str(), hex(&parent).as_str()),
+        ("echo", parent_id),
+        "continues the caller's span"
+    );
     // What handlers record inside the request is in the same trace, under it.
-    let inner = received.lock().unwrap().iter().filter(|(_, name, trace, _)| name != "request" && hex(trace) == trace_id).count();
+    let inner = received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, name, trace, _)| name != "request" && hex(trace) == trace_id)
+        .count();
     assert!(inner > 0, "{:?}", received.lock().unwrap());
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(child.wait().unwrap().success());
 }
 
@@ -128,14 +162,23 @@ async fn the_gateway_carries_a_trace_on_to_the_service_it_calls() {
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let spans: Vec<Received> =
-            received.lock().unwrap().iter().filter(|(_, name, trace, _)| name == "request" && hex(trace) == trace_id).cloned().collect();
+        let spans: Vec<Received> = received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, name, trace, _)| name == "request" && hex(trace) == trace_id)
+            .cloned()
+            .collect();
         let services: Vec<&str> = spans.iter().map(|(service, ..)| service.as_str()).collect();
         if services.contains(&"echo-gateway") && services.contains(&"echo-messages") {
             let gateway_parent = &spans.iter().find(|(s, ..)| s == "echo-gateway").unwrap().3;
             assert_eq!(hex(gateway_parent), "b7ad6b7169203331");
             let messages_parent = &spans.iter().find(|(s, ..)| s == "echo-messages").unwrap().3;
-            assert_ne!(hex(messages_parent), "b7ad6b7169203331", "under the gateway's span, not beside it");
+            assert_ne!(
+                hex(messages_parent),
+                "b7ad6b7169203331",
+                "under the gateway's span, not beside it"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "spans of the trace: {spans:?}");

@@ -47,14 +47,29 @@ impl Topology {
         .await
     }
 
-    pub async fn start_on(message_replicas: usize, ai_replicas: usize, postgres: &str, redis: &str) -> Topology {
+    pub async fn start_on(
+        message_replicas: usize,
+        ai_replicas: usize,
+        postgres: &str,
+        redis: &str,
+    ) -> Topology {
         Self::launch(message_replicas, ai_replicas, postgres, redis, &[]).await
     }
 
     /// One gateway, users, messages and ai, exporting their spans to the OTLP `collector`.
     pub async fn start_traced(collector: &str) -> Topology {
-        let env = [("ECHO_OTLP_ENDPOINT", collector), ("OTEL_BSP_SCHEDULE_DELAY", "100")];
-        Self::launch(1, 1, "postgres://postgres@127.0.0.1:5432", "redis://127.0.0.1:6379", &env).await
+        let env = [
+            ("ECHO_OTLP_ENDPOINT", collector),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ];
+        Self::launch(
+            1,
+            1,
+            "postgres://postgres@127.0.0.1:5432",
+            "redis://127.0.0.1:6379",
+            &env,
+        )
+        .await
     }
 
     async fn launch(

@@ -135,7 +135,9 @@ impl AiService {
     }
 
     pub fn readiness(&self) -> Readiness {
-        Readiness::default().with("ai_db", self.db.probe()).sampled(self.db.sampler("ai"))
+        Readiness::default()
+            .with("ai_db", self.db.probe())
+            .sampled(self.db.sampler("ai"))
     }
 
     /// Stops the consumer and the worker (after their current step) and closes the database.

@@ -121,7 +121,9 @@ impl UserService {
     }
 
     pub fn readiness(&self) -> Readiness {
-        Readiness::default().with("users_db", self.db.probe()).sampled(self.db.sampler("users"))
+        Readiness::default()
+            .with("users_db", self.db.probe())
+            .sampled(self.db.sampler("users"))
     }
 
     /// The JWKS straight from the key ring, for verifiers in the same process.

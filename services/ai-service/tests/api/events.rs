@@ -28,7 +28,10 @@ async fn an_unknown_event_version_is_parked_in_the_dead_letter_list() {
     loop {
         let letters = app
             .bus
-            .dead_letters(Some(&ai_service::engine::group(&app.config.ai.consumer_name)), 100)
+            .dead_letters(
+                Some(&ai_service::engine::group(&app.config.ai.consumer_name)),
+                100,
+            )
             .await
             .expect("dead letters");
         if letters
