@@ -84,7 +84,7 @@ impl AiService {
             .await
             .context("opening the AI store")?;
         let store = store::for_db(&db);
-        let embedder = load_embedder(&config).await;
+        let embedder = open_embedder(&config).await;
         let llm_config = config.llm.clone().with_env_fallback();
         let llm = llm::Llm::from_config(&llm_config)?;
         match &llm {
@@ -150,8 +150,9 @@ impl AiService {
     }
 }
 
-/// The embedder, or None (lexical fallback) when the model is missing or does not load.
-async fn load_embedder(config: &Config) -> Option<Arc<embed::Embedder>> {
+/// The embedder, or None (lexical fallback) when the model is missing or does not open. Its
+/// weights are read on the first embedding.
+async fn open_embedder(config: &Config) -> Option<Arc<embed::Embedder>> {
     let dir = config.resolved_model_dir();
     if !embed::model_present(&dir) {
         tracing::warn!(
@@ -163,13 +164,13 @@ async fn load_embedder(config: &Config) -> Option<Arc<embed::Embedder>> {
     }
     let batch = config.embed_batch;
     let load_dir = dir.clone();
-    match tokio::task::spawn_blocking(move || embed::Embedder::load(&load_dir, batch)).await {
+    match tokio::task::spawn_blocking(move || embed::Embedder::open(&load_dir, batch)).await {
         Ok(Ok(embedder)) => {
-            tracing::info!(model_dir = %dir.display(), model = embedder.name(), "embedding model loaded");
+            tracing::info!(model_dir = %dir.display(), model = embedder.name(), "embedding model found; it loads on first use");
             Some(Arc::new(embedder))
         }
         Ok(Err(error)) => {
-            tracing::error!(model_dir = %dir.display(), error = format!("{error:#}"), "the embedding model does not load: using the lexical fallback");
+            tracing::error!(model_dir = %dir.display(), error = format!("{error:#}"), "the embedding model does not open: using the lexical fallback");
             None
         }
         Err(error) => {

@@ -1,15 +1,16 @@
 //! Sentence embeddings: all-MiniLM-L6-v2 run in-process with candle, from a local directory.
 //!
-//! [`Embedder::load`] reads `config.json`, `tokenizer.json` and `model.safetensors`; the model is
-//! a 6-layer BERT whose token states are mean-pooled over the attention mask and L2-normalised,
+//! [`Embedder::open`] reads `config.json` and `tokenizer.json` and checks `model.safetensors`; the
+//! weights (90 MB) are read on the first embedding, so a server that has nothing to embed stays
+//! small ([`Embedder::load`] reads them at once). The model is a 6-layer BERT whose token states are mean-pooled over the attention mask and L2-normalised,
 //! so the dot product of two embeddings is their cosine similarity. Inference is CPU-bound and
 //! synchronous: callers go through [`embed_blocking`], which runs it on the blocking pool so it
 //! never stalls the async runtime. [`fetch`] downloads the model.
 
 pub mod fetch;
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, anyhow};
 use candle_core::{DType, Device, Tensor};
@@ -27,7 +28,10 @@ pub const DIM: usize = 384;
 const MAX_TOKENS: usize = 256;
 
 pub struct Embedder {
-    model: BertModel,
+    config: BertConfig,
+    weights: PathBuf,
+    /// Built from `weights` on first use.
+    model: Mutex<Option<Arc<BertModel>>>,
     tokenizer: Tokenizer,
     device: Device,
     batch: usize,
@@ -50,8 +54,9 @@ pub fn model_present(dir: &Path) -> bool {
 }
 
 impl Embedder {
-    /// Loads the model from `dir`; `batch` bounds the texts run through the model at once.
-    pub fn load(dir: &Path, batch: usize) -> anyhow::Result<Self> {
+    /// Opens the model in `dir`, its weights checked but not yet read; `batch` bounds the texts
+    /// run through the model at once.
+    pub fn open(dir: &Path, batch: usize) -> anyhow::Result<Self> {
         let config_text = std::fs::read_to_string(dir.join("config.json")).context("reading config.json")?;
         let config: BertConfig = serde_json::from_str(&config_text).context("parsing config.json")?;
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
@@ -66,19 +71,43 @@ impl Embedder {
                 ..Default::default()
             }))
             .map_err(|e| anyhow!("configuring truncation: {e}"))?;
-        // Read into memory rather than memory-mapped: mapping is `unsafe` (the file could change
-        // under us) and 90 MB once per process is cheap.
-        let weights = std::fs::read(dir.join("model.safetensors")).context("reading model.safetensors")?;
-        let device = Device::Cpu;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
-            .context("reading the weights")?;
-        let model = BertModel::load(vb, &config).context("building the BERT model")?;
+        let weights = dir.join("model.safetensors");
+        check_safetensors(&weights)?;
         Ok(Self {
-            model,
+            config,
+            weights,
+            model: Mutex::new(None),
             tokenizer,
-            device,
+            device: Device::Cpu,
             batch: batch.clamp(1, 256),
         })
+    }
+
+    /// Opens the model in `dir` and reads its weights now.
+    pub fn load(dir: &Path, batch: usize) -> anyhow::Result<Self> {
+        let embedder = Self::open(dir, batch)?;
+        embedder.model()?;
+        Ok(embedder)
+    }
+
+    /// The model, built from the weights the first time it is needed.
+    fn model(&self) -> anyhow::Result<Arc<BertModel>> {
+        let mut model = self
+            .model
+            .lock()
+            .map_err(|_| anyhow!("the model failed to load earlier"))?;
+        if let Some(model) = model.as_ref() {
+            return Ok(model.clone());
+        }
+        // Read into memory rather than memory-mapped: mapping is `unsafe` (the file could change
+        // under us) and 90 MB once per process is cheap.
+        let bytes = std::fs::read(&self.weights).context("reading model.safetensors")?;
+        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &self.device)
+            .context("reading the weights")?;
+        let built = Arc::new(BertModel::load(vb, &self.config).context("building the BERT model")?);
+        tracing::info!(model = MODEL_NAME, "embedding model loaded");
+        *model = Some(built.clone());
+        Ok(built)
     }
 
     pub fn name(&self) -> &'static str {
@@ -116,7 +145,7 @@ impl Embedder {
         let ids = Tensor::from_vec(flat(&|e| e.get_ids()), (rows, width), &self.device)?;
         let types = Tensor::from_vec(flat(&|e| e.get_type_ids()), (rows, width), &self.device)?;
         let mask = Tensor::from_vec(flat(&|e| e.get_attention_mask()), (rows, width), &self.device)?;
-        let states = self.model.forward(&ids, &types, Some(&mask))?;
+        let states = self.model()?.forward(&ids, &types, Some(&mask))?;
         // Mean pooling over real tokens only, then L2 normalisation.
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = states.broadcast_mul(&mask)?.sum(1)?;
@@ -125,6 +154,31 @@ impl Embedder {
         let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
         Ok(mean.broadcast_div(&norm)?.to_vec2::<f32>()?)
     }
+}
+
+/// Checks a safetensors file's framing (a length, then a JSON header naming tensors) without
+/// reading the tensors, so a truncated or foreign file is refused when the model is opened.
+fn check_safetensors(path: &Path) -> anyhow::Result<()> {
+    use std::io::Read;
+    let invalid = || anyhow!("{} is not a safetensors file", path.display());
+    let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let size = file.metadata()?.len();
+    let mut length = [0u8; 8];
+    file.read_exact(&mut length).map_err(|_| invalid())?;
+    let length = u64::from_le_bytes(length);
+    if length == 0 || length > 100 * 1024 * 1024 || 8 + length > size {
+        return Err(invalid());
+    }
+    let mut header = vec![0u8; usize::try_from(length)?];
+    file.read_exact(&mut header).map_err(|_| invalid())?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|_| invalid())?;
+    anyhow::ensure!(
+        header.keys().any(|k| k != "__metadata__"),
+        "{} holds no tensors",
+        path.display()
+    );
+    Ok(())
 }
 
 /// Runs [`Embedder::embed`] on the blocking thread pool.
@@ -198,6 +252,57 @@ mod tests {
             let b: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos()).collect();
             let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
             assert!((dot(&a, &b) - plain).abs() < 1e-4, "length {len}");
+        }
+    }
+
+    /// The real model (run `scripts/fetch-model.sh` first: the test fails, never skips, without it).
+    fn model_dir() -> std::path::PathBuf {
+        let dir = crate::config::default_model_dir();
+        assert!(
+            model_present(&dir),
+            "the embedding model is missing from {}",
+            dir.display()
+        );
+        dir
+    }
+
+    #[test]
+    fn an_opened_model_reads_its_weights_on_the_first_embedding_only() {
+        let embedder = Embedder::open(&model_dir(), 8).unwrap();
+        assert!(
+            embedder.model.lock().unwrap().is_none(),
+            "weights not read when opened"
+        );
+        let first = embedder.embed(&["the deploy failed".to_owned()]).unwrap();
+        let loaded = embedder
+            .model
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("read by the first embedding");
+        let again = embedder.embed(&["the deploy failed".to_owned()]).unwrap();
+        assert!(Arc::ptr_eq(&loaded, &embedder.model().unwrap()), "read once");
+        assert_eq!((first.len(), first[0].len()), (1, DIM));
+        assert_eq!(first, again);
+    }
+
+    #[test]
+    fn weights_that_are_not_safetensors_are_refused_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        for file in ["config.json", "tokenizer.json"] {
+            std::fs::copy(model_dir().join(file), dir.path().join(file)).unwrap();
+        }
+        for bytes in [
+            &b""[..],
+            b"not a model at all",
+            &[16, 0, 0, 0, 0, 0, 0, 0, b'{', b'}'],
+        ] {
+            std::fs::write(dir.path().join("model.safetensors"), bytes).unwrap();
+            let refused = Embedder::open(dir.path(), 8).unwrap_err();
+            assert!(
+                format!("{refused:#}").contains("model.safetensors"),
+                "{refused:#}"
+            );
         }
     }
 
