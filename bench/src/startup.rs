@@ -42,8 +42,8 @@ impl Startup {
     }
 }
 
-/// `with_model`: whether the embedding model (`~/.cache/echo/models`, loaded at start when
-/// present) is found; without it semantic features fall back to lexical ones.
+/// `with_model`: whether the embedding model (`~/.cache/echo/models`: opened at start, its weights
+/// read on the first embedding) is found; without it semantic features fall back to lexical ones.
 pub async fn echo(starts: usize, with_model: bool) -> anyhow::Result<Startup> {
     let binary = echo_server_binary()?;
     let mut ready = Vec::new();
