@@ -1,5 +1,8 @@
 //! The hub over real WebSockets and a real (SQLite) event log.
 
+// Test code: a failed step should panic with its cause (clippy.toml only exempts #[test] functions).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::time::Duration;

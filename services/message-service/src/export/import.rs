@@ -144,6 +144,7 @@ pub async fn import_export(
     let channels: Vec<ChannelRecord> = read_json(&archive, "channels.json").await?;
     let files: Vec<FileRecord> = read_json(&archive, "files.json").await?;
 
+    check_visibility(target, &channels).await?;
     let members = target.store.members(target.workspace_id).await?;
     let owner = members
         .iter()
@@ -186,6 +187,37 @@ pub async fn import_export(
         }
     }
     Ok(importer.report)
+}
+
+/// Refuses, before anything is written, an export whose channel would land in a channel of the
+/// same name here that is public where it was private (or the reverse): a private channel's
+/// history must never become public.
+async fn check_visibility(target: &Destination<'_>, channels: &[ChannelRecord]) -> anyhow::Result<()> {
+    for channel in channels
+        .iter()
+        .filter(|c| matches!(c.kind, ChannelKind::Public | ChannelKind::Private))
+    {
+        let Ok(name) = echo_domain::ChannelName::parse(&channel.name) else {
+            continue;
+        };
+        let Some(id) = target
+            .integrations
+            .channel_by_name(target.workspace_id, name.as_str())
+            .await?
+        else {
+            continue;
+        };
+        let here = target.store.channel(id).await?.map(|c| c.kind);
+        if here != Some(channel.kind) {
+            bail!(
+                "#{name} is {} here but {} in the export: rename one of them first",
+                here.map_or("another kind of channel", ChannelKind::as_str),
+                channel.kind.as_str(),
+                name = name.as_str()
+            );
+        }
+    }
+    Ok(())
 }
 
 struct Importer<'a> {

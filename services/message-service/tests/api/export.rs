@@ -222,6 +222,13 @@ on_both_backends! {
         assert_eq!(content.bytes().await.unwrap().as_ref(), b"step one\nstep two\n");
         let (_, found) = other.get(&alice_there, &format!("/api/v1/workspaces/{ws_there}/search?q=zebracorn")).await;
         assert_eq!(found["results"].as_array().unwrap().len(), 1, "{found}");
+        // A private channel's history never lands in a public channel of the same name.
+        let (third, _) = workspace(&other, &alice_there, "Third").await;
+        create_channel(&other, &alice_there, &third, "secret", "public").await;
+        let refused = import(&other, &path, &third).await.unwrap_err();
+        assert!(format!("{refused:#}").contains("#secret is public here but private in the export"), "{refused:#}");
+        let (_, third_channels) = other.get(&alice_there, &format!("/api/v1/workspaces/{third}/channels")).await;
+        assert_eq!(third_channels["channels"].as_array().unwrap().len(), 2, "nothing was written: {third_channels}");
         // The same export refuses a second workspace of the same Echo rather than duplicating it.
         let (elsewhere, _) = workspace(&other, &alice_there, "Elsewhere").await;
         let refused = import(&other, &path, &elsewhere).await.unwrap_err();
