@@ -68,6 +68,8 @@ impl Synapse {
             .arg(&base_config)
             .arg("-c")
             .arg(&overrides)
+            // Its generated log configuration writes `homeserver.log` where it runs.
+            .current_dir(home.path())
             .stdout(Stdio::null())
             .stderr(log)
             .kill_on_drop(true)
