@@ -1,8 +1,8 @@
 //! The binary as a person runs it.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
+
+use crate::up::Up;
 
 const BIN: &str = env!("CARGO_BIN_EXE_echo-server");
 
@@ -31,52 +31,25 @@ fn help_lists_every_command() {
 async fn up_creates_its_data_dir_says_where_it_listens_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("fresh");
-    let mut child = Command::new(BIN)
-        .args(["up", "--port", "0", "--data-dir", data.to_str().unwrap()])
-        .env("ECHO_BIND", "127.0.0.1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.contains("Echo is running at http://localhost:"), "{line}");
+    let up = Up::start(&data);
     assert!(
-        line.contains(data.to_str().unwrap()),
-        "says where the data is: {line}"
+        up.banner.contains("Echo is running at http://localhost:"),
+        "{}",
+        up.banner
     );
-    let port: u16 = line
-        .split("localhost:")
-        .nth(1)
-        .unwrap()
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    assert!(
+        up.banner.contains(data.to_str().unwrap()),
+        "says where the data is: {}",
+        up.banner
+    );
 
-    let health = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-        .await
-        .unwrap();
+    let health = reqwest::get(format!("{}/readyz", up.base)).await.unwrap();
     assert!(health.status().is_success());
     for file in ["users.db", "messages.db", "ai.db", "events.db"] {
         assert!(data.join(file).is_file(), "{file} created");
     }
 
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = up.stop();
     assert!(status.success(), "{status}");
 }
 
@@ -222,112 +195,6 @@ fn enforced_page_size_bounds_are_documented() {
     }
 }
 
-/// A running `echo-server up` on `data`, stopped (SIGTERM) when dropped.
-struct Up {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Up {
-    fn start(data: &std::path::Path) -> Up {
-        let mut child = Command::new(BIN)
-            .args(["up", "--port", "0", "--data-dir", data.to_str().unwrap()])
-            .env("ECHO_BIND", "127.0.0.1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .split("localhost:")
-            .nth(1)
-            .unwrap()
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .unwrap();
-        Up {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    /// POSTs `body` to `path` (as `token`, if any) and returns the JSON answer, which must be a success.
-    async fn post(&self, path: &str, token: Option<&str>, body: serde_json::Value) -> serde_json::Value {
-        let mut request = reqwest::Client::new()
-            .post(format!("{}{path}", self.base))
-            .json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        assert!(
-            response.status().is_success(),
-            "POST {path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    }
-
-    async fn get(&self, path: &str, token: &str) -> serde_json::Value {
-        let response = reqwest::Client::new()
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "GET {path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    }
-
-    /// Registers Alice and gives her a workspace: (token, workspace id, its general channel's id).
-    async fn alice_with_workspace(&self) -> (String, String, String) {
-        let body = serde_json::json!({"email": "alice@example.test", "password": "correct horse battery staple 42", "display_name": "Alice"});
-        let token = self.post("/api/v1/auth/register", None, body).await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let ws = self
-            .post(
-                "/api/v1/workspaces",
-                Some(&token),
-                serde_json::json!({"name": "Acme"}),
-            )
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let channels = self
-            .get(&format!("/api/v1/workspaces/{ws}/channels"), &token)
-            .await;
-        let general = channels["channels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "general")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        (token, ws, general)
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
 fn run(args: &[&str]) -> String {
     let output = Command::new(BIN).args(args).output().unwrap();
     assert!(
@@ -378,24 +245,11 @@ async fn a_workspace_exported_by_the_command_line_imports_into_another_echo() {
         "--data-dir",
         first_data.to_str().unwrap(),
     ]);
-    let imported = run(&[
-        "import",
-        "echo",
-        zip.to_str().unwrap(),
-        "--workspace",
-        &ws_there,
-        "--data-dir",
-        second_data.to_str().unwrap(),
-    ]);
-    let again = run(&[
-        "import",
-        "echo",
-        zip.to_str().unwrap(),
-        "--workspace",
-        &ws_there,
-        "--data-dir",
-        second_data.to_str().unwrap(),
-    ]);
+    let import = || {
+        let args = ["import", "echo", zip.to_str().unwrap(), "--workspace", &ws_there];
+        run(&[&args[..], &["--data-dir", second_data.to_str().unwrap()]].concat())
+    };
+    let (imported, again) = (import(), import());
 
     // Assert: the running Echo serves what the import wrote, once.
     assert!(

@@ -12,3 +12,4 @@ mod failures;
 mod scaled;
 mod telemetry;
 mod topology;
+mod up;

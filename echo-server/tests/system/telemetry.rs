@@ -3,8 +3,6 @@
 //! names; in the scaled topology, the gateway carries the trace on to the service it calls. The
 //! collector here is a small OTLP endpoint in the test that decodes what it receives.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,8 +13,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message;
 
 use crate::topology::{self as topo, Topology};
-
-const BIN: &str = env!("CARGO_BIN_EXE_echo-server");
+use crate::up::Up;
 
 /// A span as the collector received it: (service.name, span name, trace id, parent span id).
 type Received = (String, String, Vec<u8>, Vec<u8>);
@@ -66,32 +63,16 @@ async fn spans_reach_the_configured_collector_in_the_callers_trace() {
     // Arrange
     let (collector, received) = collector().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["up", "--port", "0", "--data-dir", dir.path().to_str().unwrap()])
-        .env("ECHO_BIND", "127.0.0.1")
-        .env("ECHO_OTLP_ENDPOINT", &collector)
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .split("localhost:")
-        .nth(1)
-        .unwrap()
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .to_owned();
+    let env = [
+        ("ECHO_OTLP_ENDPOINT", collector.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ];
+    let up = Up::start_with(dir.path(), &env);
     let (trace_id, parent_id) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
 
     // Act
     let response = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
+        .post(format!("{}/api/v1/auth/login", up.base))
         .header("traceparent", format!("00-{trace_id}-{parent_id}-01"))
         .json(&serde_json::json!({"email": "nobody@example.test", "password": "not the password"}))
         .send()
@@ -133,11 +114,7 @@ async fn spans_reach_the_configured_collector_in_the_callers_trace() {
         .filter(|(_, name, trace, _)| name != "request" && hex(trace) == trace_id)
         .count();
     assert!(inner > 0, "{:?}", received.lock().unwrap());
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(up.stop().success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
