@@ -139,11 +139,13 @@ export const useRealtime = createRealtimeStore({
   },
   onEvent: applyEvent,
   onResync: () => void resync(),
+  onLive: () => void resync(),
 });
 
-/** Reloads everything the server could not replay. */
+/** Reloads everything the server could not replay (or that loaded before the socket was live). */
 export async function resync(): Promise<void> {
   const { workspaceId, channelId } = activeIds(useUi.getState().route);
+  void loadNotifications();
   await loadWorkspaces().catch(() => undefined);
   if (workspaceId) await loadChannels(workspaceId).catch(() => undefined);
   const timelines = useMessages.getState().channels;

@@ -41,6 +41,7 @@ function setup() {
   FakeSocket.all = [];
   const events: ServerFrame[] = [];
   const onResync = vi.fn();
+  const onLive = vi.fn();
   let ticket = 0;
   const store = createRealtimeStore({
     createSocket: (url) => new FakeSocket(url),
@@ -48,10 +49,11 @@ function setup() {
     socketUrl: (t, cursor) => `ws://x/api/v1/realtime?ticket=${t}${cursor ? `&cursor=${cursor}` : ''}`,
     onEvent: (f) => events.push(f),
     onResync,
+    onLive,
     random: () => 0,
   });
   const last = () => FakeSocket.all[FakeSocket.all.length - 1];
-  return { store, events, onResync, last };
+  return { store, events, onResync, onLive, last };
 }
 
 describe('realtime connection', () => {
@@ -89,6 +91,22 @@ describe('realtime connection', () => {
     last().open();
     last().frame({ type: 'hello', cursor: 'c5', data: { resumed: true } });
     expect(store.getState().status).toBe('open');
+    expect(onResync).not.toHaveBeenCalled();
+  });
+
+  it('asks the app to catch up once a connection without a cursor is live, and not after a resume', async () => {
+    const { store, last, onLive, onResync } = setup();
+    store.getState().start();
+    await flush();
+    last().open();
+    expect(onLive).not.toHaveBeenCalled();
+    last().frame({ type: 'hello', cursor: 'c0', data: { resumed: false } });
+    expect(onLive).toHaveBeenCalledTimes(1);
+    last().drop();
+    await vi.advanceTimersByTimeAsync(300);
+    last().open();
+    last().frame({ type: 'hello', cursor: 'c0', data: { resumed: true } });
+    expect(onLive).toHaveBeenCalledTimes(1);
     expect(onResync).not.toHaveBeenCalled();
   });
 

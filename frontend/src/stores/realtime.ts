@@ -20,6 +20,11 @@ export interface RealtimeDeps {
   onEvent(frame: ServerFrame): void;
   /** The server cannot replay what was missed: reload state over HTTP. */
   onResync(): void;
+  /**
+   * A connection started without a cursor is live from its hello on: state loaded over HTTP
+   * before then may have missed what happened in between, so load it again.
+   */
+  onLive(): void;
   random?: () => number;
   now?: () => number;
 }
@@ -100,6 +105,7 @@ export function createRealtimeStore(deps: RealtimeDeps): UseBoundStore<StoreApi<
           set({ status: 'open', attempt: 0, everConnected: true });
           // A reconnect that the server could not resume means events were lost.
           if (connectedWithCursor && frame.data?.resumed === false) deps.onResync();
+          else if (!connectedWithCursor) deps.onLive();
           break;
         case 'resync_required':
           deps.onResync();
