@@ -139,7 +139,8 @@ export const useRealtime = createRealtimeStore({
   },
   onEvent: applyEvent,
   onResync: () => void resync(),
-  onLive: () => void resync(),
+  // The inbox loads over HTTP beside the first connection; what arrived in between is fetched again.
+  onLive: () => void loadNotifications(),
 });
 
 /** Reloads everything the server could not replay (or that loaded before the socket was live). */

@@ -22,7 +22,7 @@ export interface RealtimeDeps {
   onResync(): void;
   /**
    * A connection started without a cursor is live from its hello on: state loaded over HTTP
-   * before then may have missed what happened in between, so load it again.
+   * before then may have missed what happened in between.
    */
   onLive(): void;
   random?: () => number;
