@@ -178,4 +178,18 @@ describe('realtime event handling', () => {
     expect(notified).toHaveBeenCalledTimes(1);
     expect(notified).toHaveBeenCalledWith(expect.objectContaining({ id: 'N1', kind: 'mention' }), 'hey', 'U2');
   });
+
+  it('keeps a notification that arrived live when an inbox fetched before it answers after it', () => {
+    useNotifications.getState().reset();
+    const apply = createEventHandler({ ...setup().hooks, notified: vi.fn() });
+    const older = { id: 'N0', kind: 'dm', message_id: 'M0', channel_id: 'C1', created_at: '2025-01-01T00:00:00Z', read: false, preview: 'hi', author_id: 'U2' };
+    const live = { ...older, id: 'N1', message_id: 'M1', created_at: '2025-01-02T00:00:00Z' };
+    apply({ type: 'notification', cursor: '7', data: live });
+    useNotifications.getState().setAll([older] as never);
+    expect(useNotifications.getState().items.map((n) => [n.id, n.read])).toEqual([['N1', false], ['N0', false]]);
+    // Read here while a fetch that still saw it unread was in flight: it stays read.
+    useNotifications.getState().markRead(['N1']);
+    useNotifications.getState().setAll([live, older] as never);
+    expect(useNotifications.getState().items.map((n) => [n.id, n.read])).toEqual([['N1', true], ['N0', false]]);
+  });
 });
