@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use echo_db::Db;
-use message_service::search::{query, sql};
+use message_service::search::{index, query, sql};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
@@ -107,7 +107,7 @@ async fn open(backend: &str) -> anyhow::Result<(String, Option<String>, tempfile
 }
 
 macro_rules! load {
-    ($pool:expr, $db:ty, $n:expr, $ws:expr, $me:expr, $others:expr, $channels:expr, $words:expr, $rng:expr) => {{
+    ($pool:expr, $db:ty, $dialect:expr, $n:expr, $ws:expr, $me:expr, $others:expr, $channels:expr, $words:expr, $rng:expr) => {{
         let pool = $pool;
         let now = chrono::Utc::now().timestamp_millis();
         sqlx::query("INSERT INTO workspaces (id, name, created_by, created_at) VALUES ($1, 'bench', $2, $3)")
@@ -148,10 +148,20 @@ macro_rules! load {
                     b.push_bind(r.0).push_bind(r.1).push_bind($ws).push_bind(r.2).push_bind(r.3.clone()).push_bind(r.4);
                 });
                 q.build().execute(&mut *tx).await?;
-                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO message_search (message_id, body) ");
-                q.push_values(&rows, |mut b, r| {
-                    b.push_bind(r.0).push_bind(r.3.clone());
+                let entries: Vec<index::Entry> = rows.iter().map(|r| index::entry($dialect, &r.3)).collect();
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO message_search (message_id, body, words, scope) ");
+                q.push_values(rows.iter().zip(&entries), |mut b, (r, e)| {
+                    b.push_bind(r.0).push_bind(r.3.clone()).push_bind(e.words.clone()).push_bind(index::scope($dialect, r.1, r.2));
                 });
+                q.build().execute(&mut *tx).await?;
+                let mut terms: Vec<String> = entries.into_iter().flat_map(|e| e.terms).collect();
+                terms.sort_unstable();
+                terms.dedup();
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO search_terms (term) ");
+                q.push_values(&terms, |mut b, t| {
+                    b.push_bind(t.clone());
+                });
+                q.push(" ON CONFLICT DO NOTHING");
                 q.build().execute(&mut *tx).await?;
                 done += count;
             }
@@ -180,6 +190,7 @@ async fn main() -> anyhow::Result<()> {
         Db::Sqlite(pool) => load!(
             pool,
             sqlx::Sqlite,
+            sql::Dialect::Sqlite,
             args.messages,
             ws,
             me,
@@ -192,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
             let took = load!(
                 pool,
                 sqlx::Postgres,
+                sql::Dialect::Postgres,
                 args.messages,
                 ws,
                 me,
@@ -221,11 +233,14 @@ async fn main() -> anyhow::Result<()> {
         ("rare word", rare.clone()),
         ("two words", format!("{mid} {common}")),
         ("phrase", format!("\"{} {}\"", words[30], words[31])),
-        ("partial word", partial),
+        ("start of a word", mid[..mid.len().min(4)].to_owned()),
+        ("inside a word", partial),
         ("exclusion", format!("{mid} -{common}")),
         ("from:@me", format!("{mid} from:@me")),
         ("in:#channel", format!("{common} in:#channel-3")),
         ("CJK (2 chars)", "東京".to_owned()),
+        ("CJK (1 char)", "議".to_owned()),
+        ("filters only", "from:@me in:#channel-3".to_owned()),
         ("has:link", format!("{mid} has:link")),
     ];
     let mut all = Vec::new();
@@ -245,7 +260,8 @@ async fn main() -> anyhow::Result<()> {
                 limit: 21,
             };
             let started = Instant::now();
-            let plan = sql::build(store.dialect(), &parsed, &scope);
+            let resolved = store.resolve_search(ws, me, &parsed).await?;
+            let plan = sql::build(store.dialect(), &parsed, &scope, &resolved);
             results = store.search(&plan).await?.len();
             times.push(started.elapsed().as_secs_f64() * 1000.0);
         }

@@ -127,7 +127,8 @@ pub(crate) async fn search(
         offset: cursor.offset,
         limit: i64::from(limit) + 1,
     };
-    let plan = sql::build(state.store.dialect(), &query, &scope);
+    let resolved = state.store.resolve_search(ws, caller.user_id, &query).await?;
+    let plan = sql::build(state.store.dialect(), &query, &scope, &resolved);
     let mut hits = state.store.search(&plan).await?;
     let has_more = hits.len() > limit as usize;
     hits.truncate(limit as usize);

@@ -1,22 +1,27 @@
 //! A [`SearchQuery`] as SQL for each backend. Every value from the query is a bound parameter;
 //! the only text spliced into the statement is this module's own constants and placeholder
-//! numbers. SQLite's FTS5 `MATCH` string is still a small query language of its own, so each term
-//! goes into it as a quoted string with its quotes doubled.
+//! numbers. The index query (an FTS5 `MATCH` string, a PostgreSQL tsquery) is a small language of
+//! its own and is bound whole; the words in it are tokens of [`echo_parse::search_words`], which
+//! are letters and digits only, and are quoted all the same.
 //!
-//! Matching is by substring on both backends, case-insensitively: FTS5's trigram index on SQLite
-//! and `ILIKE` served by a `pg_trgm` GIN index on PostgreSQL. A trigram index cannot look up a term
-//! shorter than three characters (common in CJK, e.g. 東京), so such terms are checked with `LIKE`
-//! on the rows the rest of the query selects, the caller's readable channels at the very least.
+//! Matching is by word ([`super::index`]): a word of the query matches the words it begins
+//! (`upgra` finds `upgrade`), and, from three characters, the words of the vocabulary that
+//! contain it further in (`bernet` finds `Kubernetes`, through [`Resolved::infixes`]); several
+//! words in one term (`deploy-bot`) or a `"phrase"` match in sequence; CJK text matches as a
+//! sequence of character pairs. `in:` and `from:` are index lookups too.
 //!
-//! Ranking: text relevance (FTS5's bm25 on SQLite; `ts_rank` over the `simple` tsvector on
-//! PostgreSQL, where whole-word matches rank above partial ones) multiplied by a recency factor
-//! that halves over the first month; ties go to the newer message. Only the newest
-//! [`CANDIDATES`] matches are ranked, so a query's cost is bounded however common its words.
+//! Ranking: text relevance (FTS5's bm25 on SQLite, `ts_rank` on PostgreSQL) multiplied by a
+//! recency factor that halves over the first month; ties go to the newer message. Only the
+//! newest [`CANDIDATES`] matches are ranked, so a query's cost is bounded however common its words.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use echo_parse::search_words::{Segment, pairs, segments};
 use uuid::Uuid;
 
-use super::query::{SearchQuery, Term, UserRef};
+use super::index::{author_token, channel_token, pg_literal, pg_scope_lexeme};
+use super::query::{SearchQuery, Term};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -46,6 +51,17 @@ pub struct Scope {
     pub limit: i64,
 }
 
+/// What the query's names and partial words stand for, looked up before the plan is built.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// For a one-word term, the vocabulary's words that contain it after their start.
+    pub infixes: HashMap<String, Vec<String>>,
+    /// The channels `in:` names, `None` when it names none.
+    pub channels: Option<Vec<Uuid>>,
+    /// The authors `from:` names, `None` when it names none.
+    pub authors: Option<Vec<Uuid>>,
+}
+
 /// A statement returning `(message id, score)` rows, best first.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -53,13 +69,152 @@ pub struct Plan {
     pub args: Vec<Arg>,
 }
 
-/// How many matches are ranked: the newest this many that pass every filter. Ranking every match
-/// of a common word among a million messages takes seconds, and a word that frequent is one people
-/// look for recent uses of; deeper pages than this end the results.
-pub const CANDIDATES: i64 = 2000;
+/// How many matches are ranked: the newest this many that pass every filter. A word as common
+/// as one message in sixty has 16,000 matches among a million messages; reading them all to rank
+/// them costs tens of milliseconds, and a word that frequent is one people look for recent uses
+/// of. Deeper pages than this end the results.
+pub const CANDIDATES: i64 = 500;
 
-/// The shortest term a trigram index can look up.
-pub const TRIGRAM_MIN_CHARS: usize = 3;
+/// The shortest word looked up inside other words.
+pub const INFIX_MIN_CHARS: usize = 3;
+
+/// How many vocabulary words a partial word inside words stands for, shortest first.
+pub const INFIX_WORDS: i64 = 64;
+
+/// What one term of the query matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pattern {
+    /// Words starting with this one, or containing it (see [`Resolved::infixes`]).
+    Word(String),
+    /// These tokens in a row; the last may be the start of a word.
+    Sequence { tokens: Vec<String>, prefix_last: bool },
+}
+
+/// A term as a pattern; `None` when it has no letters or digits to look for.
+pub fn pattern(term: &Term) -> Option<Pattern> {
+    let segments = segments(term.text());
+    if let (Term::Word(_), [Segment::Word(word)]) = (term, segments.as_slice()) {
+        return Some(Pattern::Word(word.clone()));
+    }
+    let prefix_last = match segments.last()? {
+        Segment::Word(_) => matches!(term, Term::Word(_)),
+        // One character alone is the start of the pair it begins.
+        Segment::Cjk(run) => run.len() == 1,
+    };
+    let mut tokens = Vec::new();
+    for segment in segments {
+        match segment {
+            Segment::Word(word) => tokens.push(word),
+            Segment::Cjk(run) if run.len() == 1 => tokens.push(run[0].to_string()),
+            Segment::Cjk(run) => tokens.extend(pairs(&run)),
+        }
+    }
+    Some(Pattern::Sequence { tokens, prefix_last })
+}
+
+/// The one-word terms (kept or excluded) to look up inside the vocabulary's words.
+pub fn infix_lookups(query: &SearchQuery) -> Vec<String> {
+    let mut out: Vec<String> = query
+        .terms
+        .iter()
+        .chain(&query.excluded)
+        .filter_map(pattern)
+        .filter_map(|p| match p {
+            Pattern::Word(word) if word.chars().count() >= INFIX_MIN_CHARS => Some(word),
+            _ => None,
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// One FTS5 string literal: the term in double quotes, inner quotes doubled.
+pub fn fts_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+fn fts_pattern(pattern: &Pattern, resolved: &Resolved) -> String {
+    match pattern {
+        Pattern::Word(word) => {
+            let mut alternatives = vec![format!("{}*", fts_string(word))];
+            for infix in resolved.infixes.get(word).into_iter().flatten() {
+                alternatives.push(fts_string(infix));
+            }
+            format!("words : ({})", alternatives.join(" OR "))
+        }
+        Pattern::Sequence { tokens, prefix_last } => {
+            format!(
+                "words : {}{}",
+                fts_string(&tokens.join(" ")),
+                if *prefix_last { "*" } else { "" }
+            )
+        }
+    }
+}
+
+fn pg_pattern(pattern: &Pattern, resolved: &Resolved) -> String {
+    match pattern {
+        Pattern::Word(word) => {
+            let mut alternatives = vec![format!("{}:*", pg_literal(word))];
+            for infix in resolved.infixes.get(word).into_iter().flatten() {
+                alternatives.push(pg_literal(infix));
+            }
+            format!("({})", alternatives.join(" | "))
+        }
+        Pattern::Sequence { tokens, prefix_last } => {
+            let mut lexemes: Vec<String> = tokens.iter().map(|t| pg_literal(t)).collect();
+            if let (Some(last), true) = (lexemes.last_mut(), *prefix_last) {
+                last.push_str(":*");
+            }
+            format!("({})", lexemes.join(" <-> "))
+        }
+    }
+}
+
+/// The index query: what must match (words, then scope), and what must not.
+struct IndexQuery {
+    required: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl IndexQuery {
+    fn new(dialect: Dialect, query: &SearchQuery, resolved: &Resolved) -> IndexQuery {
+        let text = |term: &Term| {
+            pattern(term).map(|p| match dialect {
+                Dialect::Sqlite => fts_pattern(&p, resolved),
+                Dialect::Postgres => pg_pattern(&p, resolved),
+            })
+        };
+        let mut required: Vec<String> = query.terms.iter().filter_map(text).collect();
+        let scopes = [
+            resolved
+                .channels
+                .as_ref()
+                .map(|ids| ids.iter().map(|id| channel_token(*id)).collect::<Vec<_>>()),
+            resolved
+                .authors
+                .as_ref()
+                .map(|ids| ids.iter().map(|id| author_token(*id)).collect::<Vec<_>>()),
+        ];
+        for tokens in scopes.into_iter().flatten().filter(|t| !t.is_empty()) {
+            required.push(match dialect {
+                Dialect::Sqlite => {
+                    let tokens: Vec<String> = tokens.iter().map(|t| fts_string(t)).collect();
+                    format!("scope : ({})", tokens.join(" OR "))
+                }
+                Dialect::Postgres => {
+                    let lexemes: Vec<String> = tokens.iter().map(|t| pg_scope_lexeme(t)).collect();
+                    format!("({})", lexemes.join(" | "))
+                }
+            });
+        }
+        IndexQuery {
+            required,
+            excluded: query.excluded.iter().filter_map(text).collect(),
+        }
+    }
+}
 
 struct Builder {
     args: Vec<Arg>,
@@ -72,32 +227,13 @@ impl Builder {
     }
 }
 
-/// `%text%` for LIKE, with LIKE's own wildcards taken literally (`ESCAPE '\'`).
-pub fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
-/// One FTS5 string literal: the term in double quotes, inner quotes doubled.
-pub fn fts_string(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "\"\""))
-}
-
 fn day_start_ms(day: NaiveDate) -> i64 {
     day.and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc().timestamp_millis())
         .unwrap_or(0)
 }
 
-pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
+pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope, resolved: &Resolved) -> Plan {
     let mut b = Builder { args: Vec::new() };
     let like = match dialect {
         Dialect::Sqlite => "LIKE",
@@ -115,60 +251,14 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
             (c.kind = 'public' AND NOT {guest})
             OR EXISTS (SELECT 1 FROM channel_members cm WHERE cm.channel_id = c.id AND cm.user_id = {me})))"
     ));
+    // Nothing can match a term without letters or digits, nor a channel or person that isn't there.
+    let unmatchable = (!query.terms.is_empty() && query.terms.iter().all(|t| pattern(t).is_none()))
+        || resolved.channels.as_ref().is_some_and(Vec::is_empty)
+        || resolved.authors.as_ref().is_some_and(Vec::is_empty);
+    if unmatchable {
+        conditions.push("1 = 0".to_owned());
+    }
 
-    // Terms the trigram index can serve, and those it cannot.
-    let (indexed, short): (Vec<&Term>, Vec<&Term>) = query
-        .terms
-        .iter()
-        .partition(|t| t.text().chars().count() >= TRIGRAM_MIN_CHARS);
-    let fts_match = match dialect {
-        Dialect::Sqlite if !indexed.is_empty() => {
-            let expression = indexed
-                .iter()
-                .map(|t| fts_string(t.text()))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            Some(b.bind(Arg::Text(expression)))
-        }
-        _ => None,
-    };
-    let like_terms: Vec<&Term> = match dialect {
-        Dialect::Sqlite => short,
-        Dialect::Postgres => query.terms.iter().collect(),
-    };
-    for term in like_terms {
-        let p = b.bind(Arg::Text(like_pattern(term.text())));
-        conditions.push(format!("s.body {like} {p} ESCAPE '\\'"));
-    }
-    for term in &query.excluded {
-        let p = b.bind(Arg::Text(like_pattern(term.text())));
-        conditions.push(format!("s.body NOT {like} {p} ESCAPE '\\'"));
-    }
-    if !query.from.is_empty() {
-        let mut alternatives = Vec::new();
-        for user in &query.from {
-            alternatives.push(match user {
-                UserRef::Me => format!("m.author_id = {me}"),
-                UserRef::Id(id) => format!("m.author_id = {}", b.bind(Arg::Uuid(*id))),
-                UserRef::Name(name) => format!(
-                    "m.author_id IN (SELECT d.user_id FROM user_directory d WHERE d.name_key = {})",
-                    b.bind(Arg::Text(name_key(name)))
-                ),
-            });
-        }
-        conditions.push(format!("({})", alternatives.join(" OR ")));
-    }
-    if !query.channels.is_empty() {
-        let names: Vec<String> = query
-            .channels
-            .iter()
-            .map(|n| b.bind(Arg::Text(n.to_lowercase())))
-            .collect();
-        conditions.push(format!(
-            "m.channel_id IN (SELECT c2.id FROM channels c2 WHERE c2.workspace_id = {ws} AND LOWER(c2.name) IN ({}))",
-            names.join(", ")
-        ));
-    }
     if let Some(day) = query.before {
         conditions.push(format!("m.created_at < {}", b.bind(Arg::Int(day_start_ms(day)))));
     }
@@ -199,45 +289,56 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope) -> Plan {
         ));
     }
 
-    let (from, relevance) = match (dialect, &fts_match) {
-        (Dialect::Sqlite, Some(expression)) => {
-            conditions.insert(0, format!("message_fts MATCH {expression}"));
+    let index = IndexQuery::new(dialect, query, resolved);
+    // The index's own order is newest first: FTS5 rowids and UUIDv7 ids grow with time.
+    let (from, relevance, newest_first) = match dialect {
+        Dialect::Sqlite if !index.required.is_empty() => {
+            let mut expression = format!("({})", index.required.join(") AND ("));
+            for excluded in &index.excluded {
+                expression.push_str(&format!(" NOT ({excluded})"));
+            }
+            conditions.insert(
+                0,
+                format!("message_words MATCH {}", b.bind(Arg::Text(expression))),
+            );
             (
                 // CROSS JOIN fixes the loop order: the index lookup runs once and drives the
                 // join; left to itself SQLite may scan messages and re-run MATCH for each row.
-                "message_fts CROSS JOIN message_search s ON s.doc_id = message_fts.rowid CROSS JOIN messages m ON m.id = s.message_id",
-                "(-bm25(message_fts))".to_owned(),
+                "message_words CROSS JOIN message_search s ON s.doc_id = message_words.rowid CROSS JOIN messages m ON m.id = s.message_id",
+                "(-bm25(message_words, 1.0, 0.0))".to_owned(),
+                "message_words.rowid DESC",
             )
         }
-        (Dialect::Sqlite, None) => (
-            "message_search s JOIN messages m ON m.id = s.message_id",
-            "1.0".to_owned(),
-        ),
-        (Dialect::Postgres, _) if !query.terms.is_empty() => {
-            let words = query
-                .terms
-                .iter()
-                .map(|t| match t {
-                    Term::Word(w) => w.replace('"', " "),
-                    Term::Phrase(p) => format!("\"{}\"", p.replace('"', " ")),
-                })
-                .collect::<Vec<_>>()
-                .join(" or ");
-            let q = b.bind(Arg::Text(words));
+        Dialect::Sqlite => {
+            if !index.excluded.is_empty() {
+                let expression = format!("({})", index.excluded.join(") OR ("));
+                conditions.push(format!(
+                    "s.doc_id NOT IN (SELECT rowid FROM message_words WHERE message_words MATCH {})",
+                    b.bind(Arg::Text(expression))
+                ));
+            }
             (
                 "message_search s JOIN messages m ON m.id = s.message_id",
-                format!("(0.05 + ts_rank(s.tsv, websearch_to_tsquery('simple', {q})))"),
+                "1.0".to_owned(),
+                "m.id DESC",
             )
         }
-        (Dialect::Postgres, _) => (
+        Dialect::Postgres if !(index.required.is_empty() && index.excluded.is_empty()) => {
+            let mut parts = index.required.clone();
+            parts.extend(index.excluded.iter().map(|e| format!("!{e}")));
+            let tsquery = format!("CAST({} AS tsquery)", b.bind(Arg::Text(parts.join(" & "))));
+            conditions.insert(0, format!("s.tsv @@ {tsquery}"));
+            (
+                "message_search s JOIN messages m ON m.id = s.message_id",
+                format!("(0.05 + ts_rank(s.tsv, {tsquery}))"),
+                "s.message_id DESC",
+            )
+        }
+        Dialect::Postgres => (
             "message_search s JOIN messages m ON m.id = s.message_id",
             "1.0".to_owned(),
+            "m.id DESC",
         ),
-    };
-    // The index's own order is newest first on both: FTS5 rowids and UUIDv7 ids grow with time.
-    let newest_first = match (dialect, &fts_match) {
-        (Dialect::Sqlite, Some(_)) => "message_fts.rowid DESC",
-        _ => "m.id DESC",
     };
     let candidates = b.bind(Arg::Int(CANDIDATES));
     let now = b.bind(Arg::Int(scope.now));
@@ -280,11 +381,15 @@ mod tests {
         }
     }
 
+    fn plan(dialect: Dialect, q: &str) -> Plan {
+        build(dialect, &parse(q).unwrap(), &scope(), &Resolved::default())
+    }
+
     #[test]
     fn query_values_are_bound_never_spliced() {
         let q = parse(r#"x'); DROP TABLE messages; -- "a""b" -'evil' from:@"Robert'); --" in:#x'y"#).unwrap();
         for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-            let plan = build(dialect, &q, &scope());
+            let plan = build(dialect, &q, &scope(), &Resolved::default());
             assert!(!plan.sql.contains("DROP"), "{}", plan.sql);
             assert!(!plan.sql.contains("evil"), "{}", plan.sql);
             assert!(!plan.sql.contains("Robert"), "{}", plan.sql);
@@ -297,16 +402,94 @@ mod tests {
     }
 
     #[test]
-    fn like_patterns_take_wildcards_literally() {
-        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    fn terms_become_words_sequences_and_character_pairs() {
+        assert_eq!(
+            pattern(&Term::Word("Deploy".into())),
+            Some(Pattern::Word("deploy".into()))
+        );
+        assert_eq!(
+            pattern(&Term::Word("deploy-bot".into())),
+            Some(Pattern::Sequence {
+                tokens: vec!["deploy".into(), "bot".into()],
+                prefix_last: true
+            })
+        );
+        assert_eq!(
+            pattern(&Term::Phrase("went fine".into())),
+            Some(Pattern::Sequence {
+                tokens: vec!["went".into(), "fine".into()],
+                prefix_last: false
+            })
+        );
+        assert_eq!(
+            pattern(&Term::Word("東京タワー".into())),
+            Some(Pattern::Sequence {
+                tokens: vec!["東京".into(), "京タ".into(), "タワ".into(), "ワー".into()],
+                prefix_last: false
+            })
+        );
+        assert_eq!(
+            pattern(&Term::Word("東".into())),
+            Some(Pattern::Sequence {
+                tokens: vec!["東".into()],
+                prefix_last: true
+            })
+        );
+        assert_eq!(pattern(&Term::Word("+++".into())), None);
     }
 
     #[test]
-    fn short_terms_fall_back_to_like_on_sqlite() {
-        let plan = build(Dialect::Sqlite, &parse("東京 deploy").unwrap(), &scope());
-        assert!(plan.sql.contains("MATCH"));
-        assert!(plan.sql.contains("s.body LIKE"));
-        assert!(plan.args.contains(&Arg::Text("%東京%".into())));
-        assert!(plan.args.contains(&Arg::Text("\"deploy\"".into())));
+    fn partial_words_are_looked_up_inside_words_from_three_characters() {
+        let q = parse("bernet go -ails \"went fine\"").unwrap();
+        assert_eq!(infix_lookups(&q), ["ails", "bernet"]);
+        let resolved = Resolved {
+            infixes: HashMap::from([("bernet".to_owned(), vec!["kubernetes".to_owned()])]),
+            ..Resolved::default()
+        };
+        let sqlite = build(Dialect::Sqlite, &q, &scope(), &resolved);
+        assert!(sqlite.args.contains(&Arg::Text(
+            r#"(words : ("bernet"* OR "kubernetes")) AND (words : ("go"*)) AND (words : "went fine") NOT (words : ("ails"*))"#.into()
+        )));
+        let postgres = build(Dialect::Postgres, &q, &scope(), &resolved);
+        assert!(postgres.args.contains(&Arg::Text(
+            "('bernet':* | 'kubernetes') & ('go':*) & ('went' <-> 'fine') & !('ails':*)".into()
+        )));
+    }
+
+    #[test]
+    fn channels_and_authors_are_scope_tokens() {
+        let (channel, author) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let resolved = Resolved {
+            channels: Some(vec![channel]),
+            authors: Some(vec![author]),
+            ..Resolved::default()
+        };
+        let plan = build(
+            Dialect::Sqlite,
+            &parse("in:#x from:@y").unwrap(),
+            &scope(),
+            &resolved,
+        );
+        assert!(plan.args.contains(&Arg::Text(format!(
+            r#"(scope : ("c{}")) AND (scope : ("a{}"))"#,
+            channel.simple(),
+            author.simple()
+        ))));
+    }
+
+    #[test]
+    fn nothing_matches_a_term_without_words_or_a_missing_channel() {
+        assert!(plan(Dialect::Sqlite, "+++").sql.contains("1 = 0"));
+        let resolved = Resolved {
+            channels: Some(Vec::new()),
+            ..Resolved::default()
+        };
+        let q = parse("deploy in:#nowhere").unwrap();
+        assert!(
+            build(Dialect::Postgres, &q, &scope(), &resolved)
+                .sql
+                .contains("1 = 0")
+        );
+        assert!(!plan(Dialect::Sqlite, "deploy +++").sql.contains("1 = 0"));
     }
 }

@@ -24,7 +24,8 @@ pub use self::rows::*;
 pub use self::sqlite::SqliteStore;
 use crate::mentions::Mentions;
 use crate::model::{Channel, ChannelListItem, ChannelMember, Member, Message, Pin, Role, Version, Workspace};
-use crate::search::sql::{Dialect, Plan};
+use crate::search::query::SearchQuery;
+use crate::search::sql::{Dialect, Plan, Resolved};
 
 pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &sqlx::migrate!("./migrations/sqlite"),
@@ -189,6 +190,16 @@ pub trait MessageStore: Send + Sync + 'static {
 
     /// Which SQL dialect search plans must be built in.
     fn dialect(&self) -> Dialect;
+    /// Looks up what a search query's channel and person names and partial words stand for.
+    async fn resolve_search(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        query: &SearchQuery,
+    ) -> StoreResult<Resolved>;
+    /// Rebuilds every message's search entry when the index is older than the code's
+    /// ([`crate::search::index::VERSION`]); returns how many were rebuilt.
+    async fn rebuild_search_index(&self) -> StoreResult<u64>;
     /// Runs a search plan and returns its messages, in the plan's order, with their searched text.
     async fn search(&self, plan: &Plan) -> StoreResult<Vec<SearchHit>>;
     /// Records a user's display name (from user-service's events) for `from:@name`.
@@ -202,5 +213,9 @@ pub async fn open(url: &str) -> anyhow::Result<(Db, Arc<dyn MessageStore>)> {
         Db::Sqlite(pool) => Arc::new(SqliteStore::new(pool.clone())),
         Db::Postgres(pool) => Arc::new(PostgresStore::new(pool.clone())),
     };
+    let rebuilt = store.rebuild_search_index().await?;
+    if rebuilt > 0 {
+        tracing::info!(messages = rebuilt, "search index rebuilt");
+    }
     Ok((db, store))
 }

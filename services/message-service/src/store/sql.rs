@@ -35,7 +35,9 @@ macro_rules! impl_message_store {
         use $crate::events;
         use $crate::mentions::Mentions;
         use $crate::model::{Channel, ChannelKind, ChannelListItem, ChannelMember, FileObject, Member, Message, Pin, Reaction, Role, Version, Workspace};
-        use $crate::search::sql::{Arg, Dialect, Plan};
+        use $crate::search::index;
+        use $crate::search::query::{SearchQuery, UserRef};
+        use $crate::search::sql::{Arg, Dialect, Plan, Resolved};
         use $crate::store::sql::{channel_columns, file_columns, message_columns};
         use $crate::store::*;
 
@@ -167,6 +169,20 @@ macro_rules! impl_message_store {
                     }
                 }
                 Ok(body)
+            }
+
+            /// Adds words to the vocabulary that partial words are looked up in.
+            async fn add_search_terms(conn: &mut $conn, terms: &[String]) -> StoreResult<()> {
+                if terms.is_empty() {
+                    return Ok(());
+                }
+                let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO search_terms (term) ");
+                insert.push_values(terms, |mut row, term| {
+                    row.push_bind(term);
+                });
+                insert.push(" ON CONFLICT DO NOTHING");
+                insert.build().execute(&mut *conn).await?;
+                Ok(())
             }
 
             async fn insert_mentions(conn: &mut $conn, message_id: Uuid, mentions: &Mentions) -> StoreResult<()> {
@@ -747,11 +763,15 @@ macro_rules! impl_message_store {
                         .await?;
                 }
                 let body = Self::search_body(&mut tx, new.id, &new.text).await?;
-                sqlx::query("INSERT INTO message_search (message_id, body) VALUES ($1, $2)")
+                let entry = index::entry($dialect, &body);
+                sqlx::query("INSERT INTO message_search (message_id, body, words, scope) VALUES ($1, $2, $3, $4)")
                     .bind(new.id)
-                    .bind(body)
+                    .bind(&body)
+                    .bind(&entry.words)
+                    .bind(index::scope($dialect, new.channel_id, new.author_id))
                     .execute(&mut *tx)
                     .await?;
+                Self::add_search_terms(&mut tx, &entry.terms).await?;
                 let mut out = Vec::new();
                 match new.thread_root_id {
                     None => {
@@ -845,11 +865,14 @@ macro_rules! impl_message_store {
                 Self::insert_mentions(&mut tx, message_id, mentions).await?;
                 // The old text leaves the index in the same transaction, so it is never found again.
                 let body = Self::search_body(&mut tx, message_id, text).await?;
-                sqlx::query("UPDATE message_search SET body = $2 WHERE message_id = $1")
+                let entry = index::entry($dialect, &body);
+                sqlx::query("UPDATE message_search SET body = $2, words = $3 WHERE message_id = $1")
                     .bind(message_id)
-                    .bind(body)
+                    .bind(&body)
+                    .bind(&entry.words)
                     .execute(&mut *tx)
                     .await?;
+                Self::add_search_terms(&mut tx, &entry.terms).await?;
                 let (message, workspace_id) = Self::load_message(&mut tx, message_id).await?.ok_or(sqlx::Error::RowNotFound)?;
                 Self::enqueue(&mut tx, &[events::message_updated(workspace_id, &message)]).await?;
                 tx.commit().await?;
@@ -1166,6 +1189,96 @@ macro_rules! impl_message_store {
 
             fn dialect(&self) -> Dialect {
                 $dialect
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn resolve_search(&self, workspace_id: Uuid, user_id: Uuid, query: &SearchQuery) -> StoreResult<Resolved> {
+                let mut resolved = Resolved::default();
+                let infix_sql = match $dialect {
+                    Dialect::Sqlite => "SELECT term FROM search_term_trigrams WHERE term LIKE $1 AND term NOT LIKE $2 ORDER BY length(term), term LIMIT $3",
+                    Dialect::Postgres => "SELECT term FROM search_terms WHERE term LIKE $1 AND term NOT LIKE $2 ORDER BY length(term), term LIMIT $3",
+                };
+                for word in $crate::search::sql::infix_lookups(query) {
+                    // Words are letters and digits only: nothing in them is a LIKE wildcard.
+                    let words: Vec<String> = sqlx::query_scalar(infix_sql)
+                        .bind(format!("%{word}%"))
+                        .bind(format!("{word}%"))
+                        .bind($crate::search::sql::INFIX_WORDS)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    resolved.infixes.insert(word, words);
+                }
+                if !query.channels.is_empty() {
+                    let mut ids = Vec::new();
+                    for name in &query.channels {
+                        let found: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM channels WHERE workspace_id = $1 AND LOWER(name) = $2")
+                            .bind(workspace_id)
+                            .bind(name.to_lowercase())
+                            .fetch_all(&self.pool)
+                            .await?;
+                        ids.extend(found);
+                    }
+                    resolved.channels = Some(ids);
+                }
+                if !query.from.is_empty() {
+                    let mut ids = Vec::new();
+                    for user in &query.from {
+                        match user {
+                            UserRef::Me => ids.push(user_id),
+                            UserRef::Id(id) => ids.push(*id),
+                            UserRef::Name(name) => {
+                                let found: Vec<Uuid> = sqlx::query_scalar("SELECT user_id FROM user_directory WHERE name_key = $1")
+                                    .bind($crate::search::sql::name_key(name))
+                                    .fetch_all(&self.pool)
+                                    .await?;
+                                ids.extend(found);
+                            }
+                        }
+                    }
+                    resolved.authors = Some(ids);
+                }
+                Ok(resolved)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn rebuild_search_index(&self) -> StoreResult<u64> {
+                let version: i64 = sqlx::query_scalar("SELECT version FROM search_index").fetch_one(&self.pool).await?;
+                if version >= index::VERSION {
+                    return Ok(0);
+                }
+                let mut rebuilt = 0u64;
+                let mut after = Uuid::nil();
+                loop {
+                    let rows: Vec<(Uuid, String, Uuid, Uuid)> = sqlx::query_as(
+                        "SELECT s.message_id, s.body, m.channel_id, m.author_id FROM message_search s JOIN messages m ON m.id = s.message_id
+                         WHERE s.message_id > $1 ORDER BY s.message_id LIMIT 500",
+                    )
+                    .bind(after)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let Some(last) = rows.last() else { break };
+                    after = last.0;
+                    let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
+                    for (message_id, body, channel_id, author_id) in &rows {
+                        let entry = index::entry($dialect, body);
+                        // Unless an edit got there first, with an entry of its own.
+                        sqlx::query("UPDATE message_search SET words = $2, scope = $3 WHERE message_id = $1 AND body = $4")
+                            .bind(message_id)
+                            .bind(&entry.words)
+                            .bind(index::scope($dialect, *channel_id, *author_id))
+                            .bind(body)
+                            .execute(&mut *tx)
+                            .await?;
+                        Self::add_search_terms(&mut tx, &entry.terms).await?;
+                    }
+                    tx.commit().await?;
+                    rebuilt += rows.len() as u64;
+                    if rebuilt % 50_000 == 0 {
+                        tracing::info!(rebuilt, "rebuilding the search index");
+                    }
+                }
+                sqlx::query("UPDATE search_index SET version = $1").bind(index::VERSION).execute(&self.pool).await?;
+                Ok(rebuilt)
             }
 
             #[tracing::instrument(skip_all)]

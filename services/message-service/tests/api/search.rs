@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use echo_test_support::{TestApp, TestUser};
+use echo_test_support::{Backend, TestApp, TestUser};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -73,6 +73,24 @@ echo_test_support::on_both_backends! {
         // Two characters: shorter than a trigram, still found.
         assert_eq!(sorted(found(&app, &alice, &ws, "東京").await), vec!["go to 東京 soon", "明日は東京タワーに行きます"]);
         assert_eq!(found(&app, &alice, &ws, "go").await, vec!["go to 東京 soon"]);
+        // One character is the start of a pair, or the end of a run.
+        assert_eq!(sorted(found(&app, &alice, &ws, "京").await), vec!["go to 東京 soon", "明日は東京タワーに行きます"]);
+        assert_eq!(found(&app, &alice, &ws, "ワ").await, vec!["明日は東京タワーに行きます"]);
+        assert!(found(&app, &alice, &ws, "京東").await.is_empty());
+    }
+
+    async fn accents_case_and_punctuation_do_not_matter(app: TestApp) {
+        let alice = app.register("Alice").await;
+        let (ws, general) = workspace(&app, &alice, "Acme").await;
+        post(&app, &alice, &general, "Café menu for the Crème Brûlée party").await;
+        post(&app, &alice, &general, "the deploy-bot restarted api.example.test").await;
+        assert_eq!(found(&app, &alice, &ws, "cafe").await, vec!["Café menu for the Crème Brûlée party"]);
+        assert_eq!(found(&app, &alice, &ws, "\"CREME brulee\"").await, vec!["Café menu for the Crème Brûlée party"]);
+        assert_eq!(found(&app, &alice, &ws, "deploy-bot").await, vec!["the deploy-bot restarted api.example.test"]);
+        assert_eq!(found(&app, &alice, &ws, "example.test").await, vec!["the deploy-bot restarted api.example.test"]);
+        assert_eq!(found(&app, &alice, &ws, "bot restart").await, vec!["the deploy-bot restarted api.example.test"]);
+        // A term with nothing to look for finds nothing rather than everything.
+        assert!(found(&app, &alice, &ws, "+++").await.is_empty());
     }
 
     async fn from_in_has_is_and_mentions_filter(app: TestApp) {
@@ -231,4 +249,46 @@ echo_test_support::on_both_backends! {
             assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST, "{q}: {status} {body}");
         }
     }
+}
+
+/// A new index version (or an upgrade from trigrams) is built from the stored text at start.
+mod rebuild {
+    use super::*;
+
+    async fn an_index_built_by_older_code_is_rebuilt_at_start(backend: Backend) {
+        let mut app = TestApp::spawn(backend).await;
+        let alice = app.register("Alice").await;
+        let (ws, general) = workspace(&app, &alice, "Acme").await;
+        post(&app, &alice, &general, "kubernetes rollout finished").await;
+        let url = app.config.messages.database_url.clone();
+        let forget = [
+            "UPDATE message_search SET words = '', scope = ''",
+            "UPDATE search_index SET version = 0",
+        ];
+        match app.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&url).await.expect("open sqlite");
+                for sql in forget {
+                    sqlx::query(sql).execute(&pool).await.expect("forget the index");
+                }
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&url).await.expect("open postgres");
+                for sql in forget {
+                    sqlx::query(sql).execute(&pool).await.expect("forget the index");
+                }
+            }
+        }
+        assert!(found(&app, &alice, &ws, "rollout").await.is_empty());
+        app.restart().await;
+        assert_eq!(
+            found(&app, &alice, &ws, "rollout").await,
+            vec!["kubernetes rollout finished"]
+        );
+        assert_eq!(
+            found(&app, &alice, &ws, "bernet in:#general from:@me").await,
+            vec!["kubernetes rollout finished"]
+        );
+    }
+    echo_test_support::each_backend!(an_index_built_by_older_code_is_rebuilt_at_start);
 }
