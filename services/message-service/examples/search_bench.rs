@@ -23,6 +23,8 @@ struct Args {
     messages: usize,
     backend: String,
     samples: usize,
+    /// Keep the database afterwards, to look into a query.
+    keep: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -30,12 +32,14 @@ fn args() -> anyhow::Result<Args> {
         messages: 100_000,
         backend: "sqlite".into(),
         samples: 100,
+        keep: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--messages" => out.messages = it.next().context("--messages N")?.parse()?,
             "--samples" => out.samples = it.next().context("--samples N")?.parse()?,
+            "--keep" => out.keep = true,
             "--backend" => out.backend = it.next().context("--backend sqlite|postgres")?,
             other => anyhow::bail!("unknown flag {other}"),
         }
@@ -177,7 +181,7 @@ macro_rules! load {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
-    let (url, pg_name, _dir) = open(&args.backend).await?;
+    let (url, pg_name, dir) = open(&args.backend).await?;
     let (db, store) = message_service::store::open(&url).await?;
     let mut rng = StdRng::seed_from_u64(7);
     let words = vocabulary(&mut rng);
@@ -283,6 +287,11 @@ async fn main() -> anyhow::Result<()> {
         all[all.len() * 99 / 100]
     );
     db.close().await;
+    if args.keep {
+        eprintln!("kept {url}");
+        let _ = dir.keep();
+        return Ok(());
+    }
     if let Some(name) = pg_name {
         use sqlx::Connection;
         let mut admin = sqlx::PgConnection::connect(&format!("{PG_SERVER}/postgres")).await?;

@@ -246,8 +246,14 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope, resolved: &Re
     let guest = b.bind(Arg::Bool(scope.guest));
     conditions.push(format!("m.workspace_id = {ws}"));
     conditions.push("m.deleted = FALSE".to_owned());
+    // SQLite would otherwise probe the channel index once per readable channel for every
+    // candidate; the unary `+` makes it look the message up by id and test the channel once.
+    let unindexed = match dialect {
+        Dialect::Sqlite => "+",
+        Dialect::Postgres => "",
+    };
     conditions.push(format!(
-        "m.channel_id IN (SELECT c.id FROM channels c WHERE c.workspace_id = {ws} AND (
+        "{unindexed}m.channel_id IN (SELECT c.id FROM channels c WHERE c.workspace_id = {ws} AND (
             (c.kind = 'public' AND NOT {guest})
             OR EXISTS (SELECT 1 FROM channel_members cm WHERE cm.channel_id = c.id AND cm.user_id = {me})))"
     ));
