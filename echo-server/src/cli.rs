@@ -218,6 +218,12 @@ async fn migrate(config: EchoConfig) -> anyhow::Result<()> {
         db.close().await;
         println!("{name}: schema up to date ({})", echo_db::redact(url));
     }
+    // A search index built by an older version is rebuilt now rather than at the next start.
+    let (db, _) = message_service::store::open(&config.messages.database_url)
+        .await
+        .context("rebuilding the search index")?;
+    db.close().await;
+    println!("messages: search index up to date");
     Ok(())
 }
 

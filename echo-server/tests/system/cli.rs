@@ -67,6 +67,7 @@ fn migrate_brings_every_schema_up_to_date() {
     );
     let text = String::from_utf8(output.stdout).unwrap();
     assert_eq!(text.matches("schema up to date").count(), 3, "{text}");
+    assert!(text.contains("search index up to date"), "{text}");
 }
 
 /// The web app's typed client is generated from, and checked against, a copy of this document
