@@ -17,6 +17,7 @@
 //!   and left idle.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
+use crate::chart::{self, Axis, Chart, Series};
 use crate::echo_api::{Account, EchoApi};
 use crate::server::{Kind, Server};
 use crate::stats::{Summary, mib, ms};
@@ -54,6 +56,8 @@ pub struct Options {
     pub latency_messages: usize,
     pub burst_messages: usize,
     pub idle_connections: usize,
+    /// Where to write the SVG charts, if anywhere.
+    pub charts: Option<PathBuf>,
 }
 
 /// A server fan-out is measured on.
@@ -93,12 +97,82 @@ pub struct Delivery {
     pub notification: Option<(Summary, Summary)>,
 }
 
+/// Deliveries per second against channel size, and the latency distribution at the largest size
+/// every server was measured at, one series per server.
+fn charts(deliveries: &[Delivery], dir: &Path) -> anyhow::Result<()> {
+    let mut peers: Vec<Peer> = Vec::new();
+    for d in deliveries {
+        if !peers.contains(&d.peer) {
+            peers.push(d.peer);
+        }
+    }
+    let shared_size = deliveries
+        .iter()
+        .map(|d| d.members)
+        .filter(|m| {
+            peers
+                .iter()
+                .all(|p| deliveries.iter().any(|d| d.peer == *p && d.members == *m))
+        })
+        .max();
+    let mut throughput = Vec::new();
+    let mut distribution = Vec::new();
+    for (colour, peer) in peers.iter().enumerate() {
+        let of_peer = || deliveries.iter().filter(move |d| d.peer == *peer);
+        throughput.push(Series {
+            name: peer.to_string(),
+            dashed: false,
+            colour,
+            points: of_peer()
+                .map(|d| (d.members as f64, d.deliveries_per_sec))
+                .collect(),
+        });
+        if let Some(d) = of_peer().find(|d| Some(d.members) == shared_size) {
+            distribution.push(chart::distribution(peer.to_string(), colour, &d.latency));
+        }
+    }
+    Chart {
+        title: "Fan-out: deliveries per second".into(),
+        x: Axis {
+            label: "connected members",
+            log: true,
+            format: chart::number,
+        },
+        y: Axis {
+            label: "deliveries/s",
+            log: true,
+            format: chart::number,
+        },
+        series: throughput,
+    }
+    .write(dir, "fanout-throughput.svg")?;
+    Chart {
+        title: format!(
+            "Fan-out: send → receive latency, {} members",
+            shared_size.unwrap_or(0)
+        ),
+        x: Axis {
+            label: "percentile",
+            log: true,
+            format: chart::percentile,
+        },
+        y: Axis {
+            label: "latency, ms",
+            log: true,
+            format: chart::number,
+        },
+        series: distribution,
+    }
+    .write(dir, "fanout-latency-distribution.svg")
+}
+
 pub async fn run(options: &Options) -> anyhow::Result<()> {
     println!(
         "| members | server | deliveries/s | share of ceiling | latency median | latency p99 | dropped connections |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|");
     let mut notifications = Vec::new();
+    let mut deliveries = Vec::new();
     for &members in &options.members {
         let mut peers = vec![Peer::Bare, Peer::Echo];
         if options.synapse_members.contains(&members) {
@@ -108,7 +182,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         // bare server, measured first, is the ceiling.
         let mut ceiling = None;
         for peer in peers {
-            let result = delivery(peer, members, options).await?;
+            let mut result = delivery(peer, members, options).await?;
             let ceiling = *ceiling.get_or_insert(result.deliveries_per_sec);
             println!(
                 "| {} | {} | {:.0} | {:.1}% | {:.2} ms | {:.2} ms | {} |",
@@ -120,8 +194,12 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
                 ms(result.latency.p99),
                 result.dropped
             );
-            notifications.extend(result.notification.map(|n| (members, n)));
+            notifications.extend(result.notification.take().map(|n| (members, n)));
+            deliveries.push(result);
         }
+    }
+    if let Some(dir) = &options.charts {
+        charts(&deliveries, dir)?;
     }
 
     println!();

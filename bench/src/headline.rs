@@ -69,6 +69,7 @@ pub async fn run() -> anyhow::Result<()> {
         latency_messages: 50,
         burst_messages: 100,
         idle_connections: 0,
+        charts: None,
     };
     let mut deliveries = Vec::new();
     for members in FANOUT_MEMBERS {

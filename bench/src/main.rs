@@ -15,6 +15,7 @@
 
 mod bare;
 mod ceiling;
+mod chart;
 mod echo_api;
 mod fanout;
 mod headline;
@@ -71,6 +72,9 @@ enum Scenario {
         /// Seconds each load is offered.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
+        /// Also write SVG charts of the results into this folder.
+        #[arg(long)]
+        charts: Option<PathBuf>,
     },
     /// Fan-out to a channel's connected members and idle-connection memory, Echo beside a bare
     /// WebSocket broadcast server and Synapse (each in a process of its own).
@@ -90,6 +94,9 @@ enum Scenario {
         /// Idle connections opened for the memory figure.
         #[arg(long, default_value_t = 10_000)]
         idle: usize,
+        /// Also write SVG charts of the results into this folder.
+        #[arg(long)]
+        charts: Option<PathBuf>,
     },
     /// Start-up time and idle memory of `echo-server up` and of Synapse.
     Startup {
@@ -154,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
             echo_in_flight,
             synapse_in_flight,
             seconds,
+            charts,
         } => {
             let duration = Duration::from_secs_f64(seconds);
             println!("{}", ceiling::HEADER);
@@ -172,12 +180,13 @@ async fn main() -> anyhow::Result<()> {
                 in_flight: synapse_in_flight,
                 duration,
             };
-            for outcome in send::echo(Kind::Echo, &echo)
-                .await?
-                .iter()
-                .chain(&send::synapse(&synapse).await?)
-            {
+            let mut outcomes = send::echo(Kind::Echo, &echo).await?;
+            outcomes.extend(send::synapse(&synapse).await?);
+            for outcome in &outcomes {
                 println!("{}", outcome.row());
+            }
+            if let Some(dir) = charts {
+                send::charts(&outcomes, &dir)?;
             }
         }
         Scenario::Fanout {
@@ -186,6 +195,7 @@ async fn main() -> anyhow::Result<()> {
             latency_messages,
             burst_messages,
             idle,
+            charts,
         } => {
             let options = fanout::Options {
                 members,
@@ -193,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
                 latency_messages,
                 burst_messages,
                 idle_connections: idle,
+                charts,
             };
             fanout::run(&options).await?;
         }

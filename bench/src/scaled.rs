@@ -32,6 +32,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         latency_messages: options.latency_messages,
         burst_messages: options.burst_messages,
         idle_connections: options.idle_connections,
+        charts: None,
     };
     println!(
         "\n| members | server | deliveries/s | latency median | latency p99 | notification median | dropped connections |"

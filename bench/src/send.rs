@@ -9,6 +9,7 @@
 //!   for the most the server sustains.
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::chart::{self, Axis, Chart, Series};
 use crate::echo_api::{Account, EchoApi};
 use crate::server::{Kind, Server};
 use crate::stats::{Summary, ms};
@@ -100,6 +102,96 @@ pub async fn synapse(plan: &Plan) -> anyhow::Result<Vec<Outcome>> {
     };
     synapse.stop().await?;
     outcomes
+}
+
+/// Throughput and latency against offered load, and the latency distribution at the lowest load
+/// every server was offered, one series per server.
+pub fn charts(outcomes: &[Outcome], dir: &Path) -> anyhow::Result<()> {
+    let mut servers: Vec<&str> = outcomes.iter().map(|o| o.server).collect();
+    servers.dedup();
+    let open = |server: &'static str| {
+        outcomes.iter().filter_map(move |o| match o.load {
+            Load::Open { per_sec } if o.server == server => Some((per_sec, o)),
+            _ => None,
+        })
+    };
+    let offered = Axis {
+        label: "offered posts/s",
+        log: true,
+        format: chart::number,
+    };
+    let series =
+        |server: &'static str, colour: usize, dashed: bool, value: &dyn Fn(&Outcome) -> f64| Series {
+            name: server.to_owned(),
+            dashed,
+            colour,
+            points: open(server).map(|(rate, o)| (rate, value(o))).collect(),
+        };
+    // The lowest load every server was offered, so their distributions compare like for like.
+    let shared_rate = servers.first().and_then(|first| {
+        open(first)
+            .map(|(rate, _)| rate)
+            .filter(|rate| servers.iter().all(|s| open(s).any(|(r, _)| r == *rate)))
+            .min_by(f64::total_cmp)
+    });
+    let mut throughput = Vec::new();
+    let mut latency = Vec::new();
+    let mut distribution = Vec::new();
+    for (colour, server) in servers.iter().enumerate() {
+        throughput.push(series(server, colour, false, &|o| o.per_sec));
+        let mut median = series(server, colour, false, &|o| ms(o.latency.median));
+        median.name = format!("{server}, median");
+        let mut p99 = series(server, colour, true, &|o| ms(o.latency.p99));
+        p99.name = format!("{server}, p99");
+        latency.extend([median, p99]);
+        let at_shared_rate = open(server).find(|(rate, _)| Some(*rate) == shared_rate);
+        if let Some((rate, outcome)) =
+            at_shared_rate.or_else(|| open(server).min_by(|a, b| a.0.total_cmp(&b.0)))
+        {
+            distribution.push(chart::distribution(
+                format!("{server}, {rate:.0}/s offered"),
+                colour,
+                &outcome.latency,
+            ));
+        }
+    }
+    Chart {
+        title: "Durable send: acknowledged posts/s against offered load".into(),
+        x: Axis { ..offered },
+        y: Axis {
+            label: "acknowledged posts/s",
+            log: true,
+            format: chart::number,
+        },
+        series: throughput,
+    }
+    .write(dir, "send-throughput.svg")?;
+    Chart {
+        title: "Durable send: post latency against offered load".into(),
+        x: Axis { ..offered },
+        y: Axis {
+            label: "latency, ms",
+            log: true,
+            format: chart::number,
+        },
+        series: latency,
+    }
+    .write(dir, "send-latency.svg")?;
+    Chart {
+        title: "Durable send: latency distribution at one offered load".into(),
+        x: Axis {
+            label: "percentile",
+            log: true,
+            format: chart::percentile,
+        },
+        y: Axis {
+            label: "latency, ms",
+            log: true,
+            format: chart::number,
+        },
+        series: distribution,
+    }
+    .write(dir, "send-latency-distribution.svg")
 }
 
 async fn measure(poster: &Arc<Poster>, plan: &Plan) -> anyhow::Result<Vec<Outcome>> {

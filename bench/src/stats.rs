@@ -7,7 +7,12 @@ pub struct Summary {
     pub count: usize,
     pub median: Duration,
     pub p99: Duration,
+    /// The latency at each of [`QUANTILES`], for distribution charts.
+    pub quantiles: Vec<(f64, Duration)>,
 }
+
+/// Where a distribution is drawn: from the fastest sample to the slowest in a thousand.
+pub const QUANTILES: [f64; 9] = [0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995];
 
 impl Summary {
     pub fn of(mut samples: Vec<Duration>) -> Summary {
@@ -22,6 +27,7 @@ impl Summary {
             count: samples.len(),
             median: at(0.5),
             p99: at(0.99),
+            quantiles: QUANTILES.iter().map(|q| (*q, at(*q))).collect(),
         }
     }
 }

@@ -48,6 +48,8 @@ impl Synapse {
             .arg(&base_config)
             .arg("--data-directory")
             .arg(home.path())
+            // The log configuration it generates names `homeserver.log` in the directory it runs in.
+            .current_dir(home.path())
             .output()
             .await
             .context("generating Synapse's configuration")?;
@@ -68,7 +70,6 @@ impl Synapse {
             .arg(&base_config)
             .arg("-c")
             .arg(&overrides)
-            // Its generated log configuration writes `homeserver.log` where it runs.
             .current_dir(home.path())
             .stdout(Stdio::null())
             .stderr(log)
