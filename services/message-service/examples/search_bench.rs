@@ -155,7 +155,8 @@ macro_rules! load {
                 let entries: Vec<index::Entry> = rows.iter().map(|r| index::entry($dialect, &r.3)).collect();
                 let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO message_search (message_id, body, words, scope) ");
                 q.push_values(rows.iter().zip(&entries), |mut b, (r, e)| {
-                    b.push_bind(r.0).push_bind(r.3.clone()).push_bind(e.words.clone()).push_bind(index::scope($dialect, r.1, r.2));
+                    let facts = index::Facts { channel_id: r.1, author_id: r.2, text: &r.3, has_file: false, mentioned: &[], mentions_everyone: false };
+                    b.push_bind(r.0).push_bind(r.3.clone()).push_bind(e.words.clone()).push_bind(index::scope($dialect, &facts));
                 });
                 q.build().execute(&mut *tx).await?;
                 let mut terms: Vec<String> = entries.into_iter().flat_map(|e| e.terms).collect();
@@ -245,6 +246,8 @@ async fn main() -> anyhow::Result<()> {
         ("CJK (2 chars)", "東京".to_owned()),
         ("CJK (1 char)", "議".to_owned()),
         ("filters only", "from:@me in:#channel-3".to_owned()),
+        ("has:link alone", "has:link".to_owned()),
+        ("mentions:me alone (none in the corpus)", "mentions:me".to_owned()),
         ("has:link", format!("{mid} has:link")),
     ];
     let mut all = Vec::new();

@@ -13,9 +13,10 @@ use echo_parse::search_words::{index_tokens, is_cjk};
 use uuid::Uuid;
 
 use super::sql::Dialect;
+use crate::model::Message;
 
 /// Raise this when the tokens change: the service then rebuilds every message's entry at start.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Vocabulary words are this long: a shorter partial word is found as a prefix anyway, and
 /// longer words are mostly identifiers and hashes.
@@ -86,9 +87,60 @@ pub fn entry(dialect: Dialect, body: &str) -> Entry {
     Entry { words, terms }
 }
 
-/// A message's scope: its channel and its author.
-pub fn scope(dialect: Dialect, channel_id: Uuid, author_id: Uuid) -> String {
-    let tokens = [channel_token(channel_id), author_token(author_id)];
+/// What a message's scope tokens say of it: where it is, who wrote it, and what the `has:` and
+/// `mentions:` operators ask about. Search still checks the operators exactly on the rows the
+/// index finds; the tokens make those rows an index lookup.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    pub channel_id: Uuid,
+    pub author_id: Uuid,
+    pub text: &'a str,
+    pub has_file: bool,
+    pub mentioned: &'a [Uuid],
+    /// `@channel` or `@here`: everyone is mentioned.
+    pub mentions_everyone: bool,
+}
+
+impl<'a> From<&'a Message> for Facts<'a> {
+    fn from(message: &'a Message) -> Facts<'a> {
+        Facts {
+            channel_id: message.channel_id,
+            author_id: message.author_id,
+            text: &message.text,
+            has_file: !message.files.is_empty(),
+            mentioned: &message.mentions,
+            mentions_everyone: message.mentions_channel || message.mentions_here,
+        }
+    }
+}
+
+pub const FILE_TOKEN: &str = "file";
+pub const LINK_TOKEN: &str = "link";
+pub const EVERYONE_TOKEN: &str = "everyone";
+
+pub fn mention_token(id: Uuid) -> String {
+    format!("m{}", id.simple())
+}
+
+/// Whether `has:link` holds: the text carries a web address.
+pub fn has_link(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    text.contains("http://") || text.contains("https://")
+}
+
+/// A message's scope tokens.
+pub fn scope(dialect: Dialect, facts: &Facts) -> String {
+    let mut tokens = vec![channel_token(facts.channel_id), author_token(facts.author_id)];
+    tokens.extend(facts.mentioned.iter().map(|id| mention_token(*id)));
+    for (holds, token) in [
+        (facts.mentions_everyone, EVERYONE_TOKEN),
+        (facts.has_file, FILE_TOKEN),
+        (has_link(facts.text), LINK_TOKEN),
+    ] {
+        if holds {
+            tokens.push(token.to_owned());
+        }
+    }
     match dialect {
         Dialect::Sqlite => tokens.join(" "),
         Dialect::Postgres => tokens
@@ -109,16 +161,35 @@ mod tests {
         let sqlite = entry(Dialect::Sqlite, "Deploy the deploy, 東京");
         assert_eq!(sqlite.words, "deploy the deploy 東京 京");
         assert_eq!(sqlite.terms, ["deploy"]);
+        let facts = Facts {
+            channel_id: channel,
+            author_id: author,
+            text: "see HTTPS://example.test",
+            has_file: false,
+            mentioned: &[],
+            mentions_everyone: false,
+        };
         assert_eq!(
-            scope(Dialect::Sqlite, channel, author),
-            format!("c{} a{}", channel.simple(), author.simple())
+            scope(Dialect::Sqlite, &facts),
+            format!("c{} a{} link", channel.simple(), author.simple())
         );
         let postgres = entry(Dialect::Postgres, "Deploy the deploy, 東京");
         assert_eq!(postgres.words, "'deploy':1,3 'the':2 '京':5 '東京':4");
         assert_eq!(postgres.terms, sqlite.terms);
+        let facts = Facts {
+            text: "no address",
+            has_file: true,
+            mentioned: &[author],
+            mentions_everyone: true,
+            ..facts
+        };
         assert_eq!(
-            scope(Dialect::Postgres, channel, author),
-            format!("'#c{}' '#a{}'", channel.simple(), author.simple())
+            scope(Dialect::Postgres, &facts),
+            format!(
+                "'#c{0}' '#a{1}' '#m{1}' '#everyone' '#file'",
+                channel.simple(),
+                author.simple()
+            )
         );
     }
 

@@ -8,7 +8,8 @@
 //! (`upgra` finds `upgrade`), and, from three characters, the words of the vocabulary that
 //! contain it further in (`bernet` finds `Kubernetes`, through [`Resolved::infixes`]); several
 //! words in one term (`deploy-bot`) or a `"phrase"` match in sequence; CJK text matches as a
-//! sequence of character pairs. `in:` and `from:` are index lookups too.
+//! sequence of character pairs. `in:`, `from:`, `has:file`, `has:link` and `mentions:me` are index
+//! lookups too (scope tokens), and checked exactly on the rows found.
 //!
 //! Ranking: text relevance (FTS5's bm25 on SQLite, `ts_rank` on PostgreSQL) multiplied by a
 //! recency factor that halves over the first month; ties go to the newer message. Only the
@@ -20,7 +21,10 @@ use chrono::NaiveDate;
 use echo_parse::search_words::{Segment, pairs, segments};
 use uuid::Uuid;
 
-use super::index::{author_token, channel_token, pg_literal, pg_scope_lexeme};
+use super::index::{
+    EVERYONE_TOKEN, FILE_TOKEN, LINK_TOKEN, author_token, channel_token, mention_token, pg_literal,
+    pg_scope_lexeme,
+};
 use super::query::{SearchQuery, Term};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +183,7 @@ struct IndexQuery {
 }
 
 impl IndexQuery {
-    fn new(dialect: Dialect, query: &SearchQuery, resolved: &Resolved) -> IndexQuery {
+    fn new(dialect: Dialect, query: &SearchQuery, me: Uuid, resolved: &Resolved) -> IndexQuery {
         let text = |term: &Term| {
             pattern(term).map(|p| match dialect {
                 Dialect::Sqlite => fts_pattern(&p, resolved),
@@ -187,6 +191,7 @@ impl IndexQuery {
             })
         };
         let mut required: Vec<String> = query.terms.iter().filter_map(text).collect();
+        // Each entry: any one of these scope tokens.
         let scopes = [
             resolved
                 .channels
@@ -196,6 +201,11 @@ impl IndexQuery {
                 .authors
                 .as_ref()
                 .map(|ids| ids.iter().map(|id| author_token(*id)).collect::<Vec<_>>()),
+            query.has_file.then(|| vec![FILE_TOKEN.to_owned()]),
+            query.has_link.then(|| vec![LINK_TOKEN.to_owned()]),
+            query
+                .mentions_me
+                .then(|| vec![mention_token(me), EVERYONE_TOKEN.to_owned()]),
         ];
         for tokens in scopes.into_iter().flatten().filter(|t| !t.is_empty()) {
             required.push(match dialect {
@@ -295,7 +305,7 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope, resolved: &Re
         ));
     }
 
-    let index = IndexQuery::new(dialect, query, resolved);
+    let index = IndexQuery::new(dialect, query, scope.user_id, resolved);
     // The index's own order is newest first: FTS5 rowids and UUIDv7 ids grow with time.
     let (from, relevance, newest_first) = match dialect {
         Dialect::Sqlite if !index.required.is_empty() => {

@@ -764,11 +764,19 @@ macro_rules! impl_message_store {
                 }
                 let body = Self::search_body(&mut tx, new.id, &new.text).await?;
                 let entry = index::entry($dialect, &body);
+                let facts = index::Facts {
+                    channel_id: new.channel_id,
+                    author_id: new.author_id,
+                    text: &new.text,
+                    has_file: !new.file_ids.is_empty(),
+                    mentioned: &new.mentions.user_ids,
+                    mentions_everyone: new.mentions.channel || new.mentions.here,
+                };
                 sqlx::query("INSERT INTO message_search (message_id, body, words, scope) VALUES ($1, $2, $3, $4)")
                     .bind(new.id)
                     .bind(&body)
                     .bind(&entry.words)
-                    .bind(index::scope($dialect, new.channel_id, new.author_id))
+                    .bind(index::scope($dialect, &facts))
                     .execute(&mut *tx)
                     .await?;
                 Self::add_search_terms(&mut tx, &entry.terms).await?;
@@ -863,17 +871,18 @@ macro_rules! impl_message_store {
                     .await?;
                 sqlx::query("DELETE FROM message_mentions WHERE message_id = $1").bind(message_id).execute(&mut *tx).await?;
                 Self::insert_mentions(&mut tx, message_id, mentions).await?;
+                let (message, workspace_id) = Self::load_message(&mut tx, message_id).await?.ok_or(sqlx::Error::RowNotFound)?;
                 // The old text leaves the index in the same transaction, so it is never found again.
                 let body = Self::search_body(&mut tx, message_id, text).await?;
                 let entry = index::entry($dialect, &body);
-                sqlx::query("UPDATE message_search SET body = $2, words = $3 WHERE message_id = $1")
+                sqlx::query("UPDATE message_search SET body = $2, words = $3, scope = $4 WHERE message_id = $1")
                     .bind(message_id)
                     .bind(&body)
                     .bind(&entry.words)
+                    .bind(index::scope($dialect, &index::Facts::from(&message)))
                     .execute(&mut *tx)
                     .await?;
                 Self::add_search_terms(&mut tx, &entry.terms).await?;
-                let (message, workspace_id) = Self::load_message(&mut tx, message_id).await?.ok_or(sqlx::Error::RowNotFound)?;
                 Self::enqueue(&mut tx, &[events::message_updated(workspace_id, &message)]).await?;
                 tx.commit().await?;
                 Ok(Some(message))
@@ -1249,8 +1258,10 @@ macro_rules! impl_message_store {
                 let mut rebuilt = 0u64;
                 let mut after = Uuid::nil();
                 loop {
-                    let rows: Vec<(Uuid, String, Uuid, Uuid)> = sqlx::query_as(
-                        "SELECT s.message_id, s.body, m.channel_id, m.author_id FROM message_search s JOIN messages m ON m.id = s.message_id
+                    let rows: Vec<(Uuid, String, Uuid, Uuid, String, bool, bool, bool)> = sqlx::query_as(
+                        "SELECT s.message_id, s.body, m.channel_id, m.author_id, m.text, m.mention_channel, m.mention_here,
+                                EXISTS (SELECT 1 FROM message_files mf WHERE mf.message_id = m.id)
+                         FROM message_search s JOIN messages m ON m.id = s.message_id
                          WHERE s.message_id > $1 ORDER BY s.message_id LIMIT 500",
                     )
                     .bind(after)
@@ -1259,13 +1270,25 @@ macro_rules! impl_message_store {
                     let Some(last) = rows.last() else { break };
                     after = last.0;
                     let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
-                    for (message_id, body, channel_id, author_id) in &rows {
+                    for (message_id, body, channel_id, author_id, text, mention_channel, mention_here, has_file) in &rows {
+                        let mentioned: Vec<Uuid> = sqlx::query_scalar("SELECT user_id FROM message_mentions WHERE message_id = $1")
+                            .bind(message_id)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        let facts = index::Facts {
+                            channel_id: *channel_id,
+                            author_id: *author_id,
+                            text,
+                            has_file: *has_file,
+                            mentioned: &mentioned,
+                            mentions_everyone: *mention_channel || *mention_here,
+                        };
                         let entry = index::entry($dialect, body);
                         // Unless an edit got there first, with an entry of its own.
                         sqlx::query("UPDATE message_search SET words = $2, scope = $3 WHERE message_id = $1 AND body = $4")
                             .bind(message_id)
                             .bind(&entry.words)
-                            .bind(index::scope($dialect, *channel_id, *author_id))
+                            .bind(index::scope($dialect, &facts))
                             .bind(body)
                             .execute(&mut *tx)
                             .await?;

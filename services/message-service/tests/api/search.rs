@@ -123,6 +123,27 @@ echo_test_support::on_both_backends! {
         assert_eq!(sorted(found(&app, &alice, &ws, "topic is:thread").await), vec!["topic alpha", "topic reply"]);
         assert_eq!(found(&app, &alice, &ws, "topic mentions:me").await, vec![format!("topic for <@{}>", alice.id)]);
         assert!(found(&app, &alice, &ws, "topic in:#nowhere").await.is_empty());
+        // Operators alone are searches too.
+        assert_eq!(found(&app, &alice, &ws, "has:link").await, vec!["topic in random with https://example.test/x"]);
+        assert_eq!(found(&app, &alice, &ws, "mentions:me").await, vec![format!("topic for <@{}>", alice.id)]);
+        assert_eq!(found(&app, &bob, &ws, "from:@me in:#random").await, vec!["topic in random with https://example.test/x"]);
+    }
+
+    async fn an_edit_changes_what_operators_find(app: TestApp) {
+        let alice = app.register("Alice").await;
+        let bob = app.register("Bob").await;
+        let (ws, general) = workspace(&app, &alice, "Acme").await;
+        join(&app, &alice, &ws, &bob, "member").await;
+        let message = post(&app, &alice, &general, "notes at https://example.test/notes").await;
+        let path = format!("/api/v1/messages/{}", id(&message));
+        let (status, _) = app.patch(&alice, &path, json!({"text": format!("notes for <@{}>", bob.id)})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(found(&app, &alice, &ws, "has:link").await.is_empty());
+        assert_eq!(found(&app, &bob, &ws, "mentions:me").await, vec![format!("notes for <@{}>", bob.id)]);
+        let (status, _) = app.patch(&alice, &path, json!({"text": "notes for @channel"})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(found(&app, &bob, &ws, "mentions:me").await, vec!["notes for @channel"]);
+        assert!(found(&app, &alice, &ws, "has:file").await.is_empty());
     }
 
     async fn dates_bound_the_search(app: TestApp) {
@@ -153,6 +174,7 @@ echo_test_support::on_both_backends! {
         assert_eq!(found(&app, &alice, &ws, "budget").await, vec!["see the sheet"]);
         assert_eq!(found(&app, &alice, &ws, "zebra").await, vec!["see the sheet"]);
         assert_eq!(found(&app, &alice, &ws, "see has:file").await, vec!["see the sheet"]);
+        assert_eq!(found(&app, &alice, &ws, "has:file").await, vec!["see the sheet"]);
         let hit = search(&app, &alice, &ws, "zebra").await;
         assert!(hit["results"][0]["highlight"].as_str().expect("highlight").contains("<mark>zebra</mark>"), "{hit}");
     }
@@ -260,6 +282,7 @@ mod rebuild {
         let alice = app.register("Alice").await;
         let (ws, general) = workspace(&app, &alice, "Acme").await;
         post(&app, &alice, &general, "kubernetes rollout finished").await;
+        post(&app, &alice, &general, &format!("see <@{}>", alice.id)).await;
         let url = app.config.messages.database_url.clone();
         let forget = [
             "UPDATE message_search SET words = '', scope = ''",
@@ -288,6 +311,10 @@ mod rebuild {
         assert_eq!(
             found(&app, &alice, &ws, "bernet in:#general from:@me").await,
             vec!["kubernetes rollout finished"]
+        );
+        assert_eq!(
+            found(&app, &alice, &ws, "mentions:me").await,
+            vec![format!("see <@{}>", alice.id)]
         );
     }
     echo_test_support::each_backend!(an_index_built_by_older_code_is_rebuilt_at_start);
