@@ -88,8 +88,8 @@ pub fn entry(dialect: Dialect, body: &str) -> Entry {
 }
 
 /// What a message's scope tokens say of it: where it is, who wrote it, and what the `has:` and
-/// `mentions:` operators ask about. Search still checks the operators exactly on the rows the
-/// index finds; the tokens make those rows an index lookup.
+/// `mentions:` operators ask about. The tokens are the operators' only check, so they are written
+/// with the message and rewritten whenever an edit changes its text or mentions.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
     pub channel_id: Uuid,

@@ -9,7 +9,8 @@
 //! contain it further in (`bernet` finds `Kubernetes`, through [`Resolved::infixes`]); several
 //! words in one term (`deploy-bot`) or a `"phrase"` match in sequence; CJK text matches as a
 //! sequence of character pairs. `in:`, `from:`, `has:file`, `has:link` and `mentions:me` are index
-//! lookups too (scope tokens), and checked exactly on the rows found.
+//! lookups too (scope tokens); only `is:thread`, whose answer changes when a reply arrives, is
+//! checked on each candidate.
 //!
 //! Ranking: text relevance (FTS5's bm25 on SQLite, `ts_rank` on PostgreSQL) multiplied by a
 //! recency factor that halves over the first month; ties go to the newer message. Only the
@@ -245,10 +246,6 @@ fn day_start_ms(day: NaiveDate) -> i64 {
 
 pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope, resolved: &Resolved) -> Plan {
     let mut b = Builder { args: Vec::new() };
-    let like = match dialect {
-        Dialect::Sqlite => "LIKE",
-        Dialect::Postgres => "ILIKE",
-    };
     let mut conditions: Vec<String> = Vec::new();
 
     let ws = b.bind(Arg::Uuid(scope.workspace_id));
@@ -285,24 +282,11 @@ pub fn build(dialect: Dialect, query: &SearchQuery, scope: &Scope, resolved: &Re
             b.bind(Arg::Int(day_start_ms(next)))
         ));
     }
-    if query.has_file {
-        conditions.push("EXISTS (SELECT 1 FROM message_files mf WHERE mf.message_id = m.id)".to_owned());
-    }
-    if query.has_link {
-        conditions.push(format!(
-            "(m.text {like} '%http://%' OR m.text {like} '%https://%')"
-        ));
-    }
     if query.is_thread {
         conditions.push(
             "(m.thread_root_id IS NOT NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.thread_root_id = m.id AND r.deleted = FALSE))"
                 .to_owned(),
         );
-    }
-    if query.mentions_me {
-        conditions.push(format!(
-            "(m.mention_channel OR m.mention_here OR EXISTS (SELECT 1 FROM message_mentions mm WHERE mm.message_id = m.id AND mm.user_id = {me}))"
-        ));
     }
 
     let index = IndexQuery::new(dialect, query, scope.user_id, resolved);

@@ -1307,8 +1307,10 @@ macro_rules! impl_message_store {
             #[tracing::instrument(skip_all)]
             async fn search(&self, plan: &Plan) -> StoreResult<Vec<SearchHit>> {
                 // The plan's text is built only from constants of the search module; every value
-                // from the query is one of `plan.args`.
-                let mut query = sqlx::query_as::<_, (Uuid, f64)>(sqlx::AssertSqlSafe(plan.sql.clone()));
+                // from the query is one of `plan.args`. Not a cached prepared statement: PostgreSQL
+                // then plans with the values at hand, where a generic plan (its choice after a few
+                // runs) cannot tell a rare word from a common one and may walk every message.
+                let mut query = sqlx::query_as::<_, (Uuid, f64)>(sqlx::AssertSqlSafe(plan.sql.clone())).persistent(false);
                 for arg in &plan.args {
                     query = match arg {
                         Arg::Uuid(v) => query.bind(*v),
