@@ -34,6 +34,26 @@ pub struct Axis {
     pub format: fn(f64) -> String,
 }
 
+impl Axis {
+    /// The x axis of a [`distribution`].
+    pub fn percentiles() -> Axis {
+        Axis {
+            label: "percentile",
+            log: true,
+            format: percentile,
+        }
+    }
+
+    /// Latency in milliseconds, on a log scale.
+    pub fn latency_ms() -> Axis {
+        Axis {
+            label: "latency, ms",
+            log: true,
+            format: number,
+        }
+    }
+}
+
 /// A distribution's series: each quantile q at 1 / (1 − q) on a log axis, so the tail (p99,
 /// p99.9) gets as much room as the middle; label that axis with [`percentile`].
 pub fn distribution(name: String, colour: usize, summary: &Summary) -> Series {

@@ -151,16 +151,8 @@ fn charts(deliveries: &[Delivery], dir: &Path) -> anyhow::Result<()> {
             "Fan-out: send → receive latency, {} members",
             shared_size.unwrap_or(0)
         ),
-        x: Axis {
-            label: "percentile",
-            log: true,
-            format: chart::percentile,
-        },
-        y: Axis {
-            label: "latency, ms",
-            log: true,
-            format: chart::number,
-        },
+        x: Axis::percentiles(),
+        y: Axis::latency_ms(),
         series: distribution,
     }
     .write(dir, "fanout-latency-distribution.svg")

@@ -169,26 +169,14 @@ pub fn charts(outcomes: &[Outcome], dir: &Path) -> anyhow::Result<()> {
     Chart {
         title: "Durable send: post latency against offered load".into(),
         x: Axis { ..offered },
-        y: Axis {
-            label: "latency, ms",
-            log: true,
-            format: chart::number,
-        },
+        y: Axis::latency_ms(),
         series: latency,
     }
     .write(dir, "send-latency.svg")?;
     Chart {
         title: "Durable send: latency distribution at one offered load".into(),
-        x: Axis {
-            label: "percentile",
-            log: true,
-            format: chart::percentile,
-        },
-        y: Axis {
-            label: "latency, ms",
-            log: true,
-            format: chart::number,
-        },
+        x: Axis::percentiles(),
+        y: Axis::latency_ms(),
         series: distribution,
     }
     .write(dir, "send-latency-distribution.svg")

@@ -143,7 +143,7 @@ export const useRealtime = createRealtimeStore({
   onLive: () => void loadNotifications(),
 });
 
-/** Reloads everything the server could not replay (or that loaded before the socket was live). */
+/** Reloads everything the server could not replay. */
 export async function resync(): Promise<void> {
   const { workspaceId, channelId } = activeIds(useUi.getState().route);
   void loadNotifications();
