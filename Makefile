@@ -95,12 +95,13 @@ bench: $(SYNAPSE_VENV)/.installed
 	cargo build --release -p echo-bench -p echo-server
 	$(CARGO_TARGET_DIR)/release/echo-bench headline
 
-## The full runs recorded in docs/benchmarks.md (about ten minutes).
+## The full runs recorded in docs/benchmarks.md (about forty minutes).
 bench-full: $(SYNAPSE_VENV)/.installed
 	cargo build --release -p echo-bench -p echo-server
 	$(CARGO_TARGET_DIR)/release/echo-bench startup
 	$(CARGO_TARGET_DIR)/release/echo-bench send --charts docs/charts
-	$(CARGO_TARGET_DIR)/release/echo-bench fanout 10 100 1000 --latency-messages 100 --burst-messages 200 --idle 10000 --charts docs/charts
+	$(CARGO_TARGET_DIR)/release/echo-bench fanout 10 100 1000 --latency-messages 100 --burst-messages 200 --idle 10000 50000 --charts docs/charts
+	$(CARGO_TARGET_DIR)/release/echo-bench mixed
 
 ## The scaled topology (echo-server cluster on this machine's PostgreSQL and Redis) beside
 ## embedded Echo: send, fan-out, idle memory (a few minutes).

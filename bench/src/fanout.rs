@@ -14,7 +14,7 @@
 //!   same load; a notification's latency is from just before the POST to the `notification` frame
 //!   on that member's socket, reported for the one-at-a-time messages and for the burst;
 //! - idle memory (Echo, bare): the server's resident set before and after N connections are opened
-//!   and left idle.
+//!   and left idle, spread over several source addresses, and how many were opened per second.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -26,19 +26,16 @@ use anyhow::Context;
 use futures::stream::{self, SplitSink};
 use futures::{SinkExt, StreamExt, TryStreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
 use crate::chart::{self, Axis, Chart, Series};
 use crate::echo_api::{Account, EchoApi};
 use crate::server::{Kind, Server};
+use crate::sockets::{self, Socket};
 use crate::stats::{Summary, mib, ms};
 use crate::synapse::{self, Matrix, MatrixUser, Synapse};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How long any one wait may take before the run counts as failed.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -55,7 +52,8 @@ pub struct Options {
     pub synapse_members: Vec<usize>,
     pub latency_messages: usize,
     pub burst_messages: usize,
-    pub idle_connections: usize,
+    /// Idle connection counts the memory per connection is measured at.
+    pub idle_connections: Vec<usize>,
     /// Where to write the SVG charts, if anywhere.
     pub charts: Option<PathBuf>,
 }
@@ -209,22 +207,22 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "| server | idle connections | resident before | resident after | per connection | ratio to bare |"
+        "| server | idle connections | opened/s | resident before | resident after | per connection | ratio to bare |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
-    let bare = idle_memory(Kind::Bare, options.idle_connections).await?;
-    let echo = idle_memory(Kind::Echo, options.idle_connections).await?;
-    for (name, (before, after)) in [("bare broadcast", bare), ("Echo", echo)] {
-        let per = after.saturating_sub(before) as f64 / options.idle_connections as f64;
-        let bare_per = bare.1.saturating_sub(bare.0) as f64 / options.idle_connections as f64;
-        println!(
-            "| {name} | {} | {:.1} MiB | {:.1} MiB | {:.1} KiB | {:.1}× |",
-            options.idle_connections,
-            mib(before),
-            mib(after),
-            per / 1024.0,
-            per / bare_per
-        );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for &connections in &options.idle_connections {
+        let bare = idle_memory(Kind::Bare, connections).await?;
+        let echo = idle_memory(Kind::Echo, connections).await?;
+        for (name, idle) in [("bare broadcast", &bare), ("Echo", &echo)] {
+            println!(
+                "| {name} | {connections} | {:.0} | {:.1} MiB | {:.1} MiB | {:.1} KiB | {:.1}× |",
+                idle.opened_per_sec,
+                mib(idle.before),
+                mib(idle.after),
+                idle.per_connection() / 1024.0,
+                idle.per_connection() / bare.per_connection()
+            );
+        }
     }
     Ok(())
 }
@@ -297,8 +295,24 @@ async fn measure(peer: Peer, base: &str, members: usize, options: &Options) -> a
     })
 }
 
-/// The server's resident memory before and after `connections` idle sockets are opened.
-pub async fn idle_memory(kind: Kind, connections: usize) -> anyhow::Result<(u64, u64)> {
+/// A server's resident memory before and after idle sockets were opened, and how fast they were.
+pub struct Idle {
+    pub connections: usize,
+    pub before: u64,
+    pub after: u64,
+    /// Sockets opened per second (Echo: a ticket, the upgrade and the hello frame each).
+    pub opened_per_sec: f64,
+}
+
+impl Idle {
+    /// Resident bytes per connection.
+    pub fn per_connection(&self) -> f64 {
+        self.after.saturating_sub(self.before) as f64 / self.connections.max(1) as f64
+    }
+}
+
+/// Opens `connections` idle sockets on a fresh server of `kind`.
+pub async fn idle_memory(kind: Kind, connections: usize) -> anyhow::Result<Idle> {
     let server = Server::start(kind).await?;
     let peer = match kind {
         Kind::Echo => Peer::Echo,
@@ -310,7 +324,9 @@ pub async fn idle_memory(kind: Kind, connections: usize) -> anyhow::Result<(u64,
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = server.rss()?;
     let tally = Arc::new(Tally::new(0));
+    let started = Instant::now();
     let readers = target.connect_all(connections, &tally).await?;
+    let opened_per_sec = connections as f64 / started.elapsed().as_secs_f64();
     tally.settle().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = server.rss()?;
@@ -321,7 +337,13 @@ pub async fn idle_memory(kind: Kind, connections: usize) -> anyhow::Result<(u64,
     for reader in readers {
         reader.abort();
     }
-    Ok((before, after))
+    eprintln!("{peer}: {connections} idle connections measured");
+    Ok(Idle {
+        connections,
+        before,
+        after,
+        opened_per_sec,
+    })
 }
 
 /// A server process under test.
@@ -642,7 +664,7 @@ impl Target {
             }
             Target::Synapse { .. } => anyhow::bail!("Synapse members long-poll /sync"),
         };
-        Ok(tokio_tungstenite::connect_async(url).await?.0)
+        sockets::connect(&url, member).await
     }
 
     async fn send(&self, seq: usize) -> anyhow::Result<()> {

@@ -15,7 +15,12 @@ use crate::{ceiling, postgres, startup, synapse};
 const FANOUT_MEMBERS: [usize; 2] = [10, 100];
 
 pub async fn run() -> anyhow::Result<()> {
-    println!("Machine: {} cores, load average {}", cores(), load_average());
+    println!(
+        "Machine: {} cores, load average {}; {}",
+        crate::pinning::machine_cores(),
+        load_average(),
+        crate::pinning::describe()
+    );
     println!(
         "Versions: Echo {}, Synapse {}, SQLite {}, PostgreSQL {}",
         env!("CARGO_PKG_VERSION"),
@@ -68,7 +73,7 @@ pub async fn run() -> anyhow::Result<()> {
         synapse_members: FANOUT_MEMBERS.to_vec(),
         latency_messages: 50,
         burst_messages: 100,
-        idle_connections: 0,
+        idle_connections: Vec::new(),
         charts: None,
     };
     let mut deliveries = Vec::new();
@@ -164,10 +169,6 @@ pub async fn run() -> anyhow::Result<()> {
 
 fn met(yes: bool) -> &'static str {
     if yes { "yes" } else { "**no**" }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The 1-, 5- and 15-minute load averages.

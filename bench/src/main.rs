@@ -9,6 +9,8 @@
 //!   channel, for Echo, Synapse and a bare broadcast server (the ceiling), and memory per idle
 //!   connection.
 //! - `startup`: time from spawn to ready, and idle memory, of `echo-server up` and of Synapse.
+//! - `mixed`: the most simulated active users (a Mattermost-like mix of reading, posting,
+//!   reacting and searching) a server holds within latency and error limits.
 //! - `headline`: a few minutes of the above, ending in the table the targets are stated in.
 //! - `scaled`: send, fan-out and idle memory of the scaled topology (`echo-server cluster`)
 //!   beside embedded Echo.
@@ -20,11 +22,14 @@ mod echo_api;
 mod fanout;
 mod headline;
 mod history;
+mod mixed;
+mod pinning;
 mod postgres;
 mod process;
 mod scaled;
 mod send;
 mod server;
+mod sockets;
 mod startup;
 mod stats;
 mod synapse;
@@ -39,6 +44,10 @@ use crate::server::Kind;
 #[derive(Debug, Parser)]
 #[command(name = "echo-bench", about = "Echo's benchmarks")]
 struct Cli {
+    /// Let the servers and the load generator share every core (by default the load generator
+    /// runs on core 0 and the servers on the others).
+    #[arg(long, global = true)]
+    no_pin: bool,
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -91,12 +100,32 @@ enum Scenario {
         /// Messages sent in one burst for the throughput figure.
         #[arg(long, default_value_t = 200)]
         burst_messages: usize,
-        /// Idle connections opened for the memory figure.
-        #[arg(long, default_value_t = 10_000)]
-        idle: usize,
+        /// Idle connection counts the memory per connection is measured at (each on a fresh server).
+        #[arg(long, num_args = 0.., default_values_t = [10_000usize])]
+        idle: Vec<usize>,
         /// Also write SVG charts of the results into this folder.
         #[arg(long)]
         charts: Option<PathBuf>,
+    },
+    /// Mixed load modelled on Mattermost's load test: simulated active users added in stages,
+    /// up to the largest stage within the limits (average request ≤ 100 ms, p99 ≤ 2 s, errors
+    /// ≤ 0.025%).
+    Mixed {
+        /// Active users at each stage, increasing.
+        #[arg(default_values_t = [2_000usize, 4_000, 6_000, 8_000, 10_000])]
+        stages: Vec<usize>,
+        /// Seconds each stage is measured for (after one average idle time of warm-up).
+        #[arg(long, default_value_t = 40.0)]
+        seconds: f64,
+        /// Channels each user joins besides `general`.
+        #[arg(long, default_value_t = 5)]
+        channels_per_user: usize,
+        /// Messages posted into each channel before the first stage.
+        #[arg(long, default_value_t = 20)]
+        seed_messages: usize,
+        /// Run against the scaled topology (`echo-server cluster`) instead of embedded Echo.
+        #[arg(long)]
+        scaled: bool,
     },
     /// Start-up time and idle memory of `echo-server up` and of Synapse.
     Startup {
@@ -143,9 +172,15 @@ enum Scenario {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Cli::parse().scenario {
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Before the runtime starts, so that its threads inherit the pinning.
+    pinning::setup(!cli.no_pin)?;
+    tokio::runtime::Runtime::new()?.block_on(run(cli.scenario))
+}
+
+async fn run(scenario: Scenario) -> anyhow::Result<()> {
+    match scenario {
         Scenario::History { messages, requests } => {
             println!("| messages in channel | page | requests | median | p99 |");
             println!("|---:|---|---:|---:|---:|");
@@ -215,6 +250,22 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", startup::echo(starts, true).await?.row());
             println!("{}", startup::echo(starts, false).await?.row());
             println!("{}", startup::synapse(synapse_starts).await?.row());
+        }
+        Scenario::Mixed {
+            stages,
+            seconds,
+            channels_per_user,
+            seed_messages,
+            scaled,
+        } => {
+            let options = mixed::Options {
+                kind: if scaled { Kind::Scaled } else { Kind::Echo },
+                stages,
+                window: Duration::from_secs_f64(seconds),
+                channels_per_user,
+                seed_messages,
+            };
+            mixed::run(&options).await?;
         }
         Scenario::Headline => headline::run().await?,
         Scenario::Scaled {

@@ -58,6 +58,22 @@ pub fn rss_of_tree(child: &Child) -> anyhow::Result<u64> {
     Ok(total)
 }
 
+/// CPU time a process has used so far (user and system, in the kernel's clock ticks of 1/100 s).
+pub fn cpu_time(child: &Child) -> anyhow::Result<Duration> {
+    let pid = child.id().context("the server has exited")?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("unreadable stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| -> anyhow::Result<u64> { Ok(fields.get(i).context("short stat")?.parse()?) };
+    // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
+    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+}
+
 fn rss_of(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kib: u64 = status

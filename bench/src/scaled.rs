@@ -31,7 +31,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         synapse_members: Vec::new(),
         latency_messages: options.latency_messages,
         burst_messages: options.burst_messages,
-        idle_connections: options.idle_connections,
+        idle_connections: Vec::new(),
         charts: None,
     };
     println!(
@@ -56,17 +56,18 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     }
 
     println!(
-        "\n| server | resident when idle (every process) | with {} idle connections | per connection |",
+        "\n| server | resident when idle (every process) | with {} idle connections | per connection | opened/s |",
         options.idle_connections
     );
-    println!("|---|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|");
     for (label, kind) in [("Echo", Kind::Echo), ("Echo, scaled", Kind::Scaled)] {
-        let (before, after) = fanout::idle_memory(kind, options.idle_connections).await?;
+        let idle = fanout::idle_memory(kind, options.idle_connections).await?;
         println!(
-            "| {label} | {:.1} MiB | {:.1} MiB | {:.1} KiB |",
-            mib(before),
-            mib(after),
-            after.saturating_sub(before) as f64 / 1024.0 / options.idle_connections.max(1) as f64
+            "| {label} | {:.1} MiB | {:.1} MiB | {:.1} KiB | {:.0} |",
+            mib(idle.before),
+            mib(idle.after),
+            idle.per_connection() / 1024.0,
+            idle.opened_per_sec
         );
     }
     Ok(())

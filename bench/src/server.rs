@@ -4,13 +4,14 @@
 
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 use anyhow::Context;
 use echo_server::config::EchoConfig;
 use echo_server::system::{self, System};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,7 +81,7 @@ impl Server {
             Kind::Bare => "bare",
             Kind::Scaled => unreachable!("started above"),
         };
-        let mut child = Command::new(std::env::current_exe()?)
+        let mut child = crate::pinning::server_command(std::env::current_exe()?)
             .args(["serve", kind_arg, "--data-dir"])
             .arg(data.path())
             .stdout(Stdio::piped())
@@ -114,7 +115,7 @@ impl Server {
             exe.display()
         );
         let name = format!("echo_bench_{}", std::process::id());
-        let mut child = Command::new(exe)
+        let mut child = crate::pinning::server_command(exe)
             .args([
                 "cluster",
                 "--port",
@@ -150,6 +151,25 @@ impl Server {
         })
     }
 
+    /// Waits until the server has used under a tenth of a core for five seconds (its work from
+    /// earlier requests, such as embedding new messages, is done); returns how long that took.
+    pub async fn wait_until_idle(&self, patience: Duration) -> anyhow::Result<Duration> {
+        const SPAN: Duration = Duration::from_secs(5);
+        let started = std::time::Instant::now();
+        loop {
+            let before = crate::process::cpu_time(&self.child)?;
+            tokio::time::sleep(SPAN).await;
+            let busy = crate::process::cpu_time(&self.child)? - before;
+            if busy < SPAN / 10 {
+                return Ok(started.elapsed());
+            }
+            anyhow::ensure!(
+                started.elapsed() < patience,
+                "the server was still busy after {patience:?}"
+            );
+        }
+    }
+
     /// The server's resident memory, in bytes: its process's, or the cluster's whole tree's.
     pub fn rss(&self) -> anyhow::Result<u64> {
         crate::process::rss_of_tree(&self.child)
@@ -163,9 +183,9 @@ impl Drop for Server {
             let _ = std::process::Command::new("kill")
                 .args(["-TERM", &pid.to_string()])
                 .status();
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
             while std::time::Instant::now() < deadline && !matches!(self.child.try_wait(), Ok(Some(_))) {
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(50));
             }
         }
     }

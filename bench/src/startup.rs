@@ -11,7 +11,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::process::Command;
 
 use crate::process;
 use crate::stats::{Summary, mib, ms};
@@ -52,7 +51,7 @@ pub async fn echo(starts: usize, with_model: bool) -> anyhow::Result<Startup> {
         let data = tempfile::tempdir()?;
         let port = process::free_port()?;
         let spawned = Instant::now();
-        let mut command = Command::new(&binary);
+        let mut command = crate::pinning::server_command(&binary);
         if !with_model {
             command.env("ECHO_MODEL_DIR", data.path().join("no-model"));
         }

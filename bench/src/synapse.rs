@@ -65,7 +65,7 @@ impl Synapse {
         std::fs::write(&overrides, overrides_for(port, &database.name)?.to_string())?;
         let log = std::fs::File::create(home.path().join("stderr.log"))?;
         let spawned = Instant::now();
-        let mut child = Command::new(python()?)
+        let mut child = crate::pinning::server_command(python()?)
             .args(["-m", "synapse.app.homeserver", "-c"])
             .arg(&base_config)
             .arg("-c")
