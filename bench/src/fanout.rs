@@ -43,6 +43,8 @@ const PATIENCE: Duration = Duration::from_secs(120);
 const IN_FLIGHT: usize = 8;
 /// Accounts created, and sockets opened, at once.
 const SETUP_CONCURRENCY: usize = 32;
+/// Open files a process needs besides its sockets (databases, logs, the HTTP client's pool).
+const FILE_MARGIN: u64 = 1_000;
 /// How long a Synapse member's `/sync` long-poll waits for news.
 const LONG_POLL: Duration = Duration::from_secs(30);
 
@@ -211,6 +213,16 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for &connections in &options.idle_connections {
+        // Each side holds a descriptor per connection, and a process cannot raise its hard
+        // limit without privileges.
+        let limit = crate::pinning::open_file_limit();
+        if connections as u64 + FILE_MARGIN > limit {
+            println!(
+                "| skipped: {connections} connections need {} open files per process, this machine allows {limit} | | | | | | |",
+                connections as u64 + FILE_MARGIN
+            );
+            continue;
+        }
         let bare = idle_memory(Kind::Bare, connections).await?;
         let echo = idle_memory(Kind::Echo, connections).await?;
         for (name, idle) in [("bare broadcast", &bare), ("Echo", &echo)] {

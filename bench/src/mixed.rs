@@ -159,6 +159,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     let mut within = None;
     let mut last_window = Vec::new();
+    let mut last_stage = 0;
     let mut active = 0;
     for &users in &options.stages {
         let started: Vec<Vec<JoinHandle<()>>> = stream::iter(active..users)
@@ -200,11 +201,12 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
             mib(server.rss()?),
             if stage.within_limits() { "yes" } else { "**no**" }
         );
+        last_window = samples;
+        last_stage = users;
         if !stage.within_limits() {
             break;
         }
         within = Some(users);
-        last_window = samples;
     }
     for task in tasks {
         task.abort();
@@ -214,7 +216,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         Some(users) => println!("\nLargest stage within the limits: **{users} active users**."),
         None => println!("\nNo stage was within the limits."),
     }
-    println!("\nRequests of that stage, by kind:\n");
+    println!("\nRequests of the last stage measured ({last_stage} active users), by kind:\n");
     println!("| request | count | average | median | p99 | failed |");
     println!("|---|---:|---:|---:|---:|---:|");
     let mut by_request: BTreeMap<&str, Vec<&Sample>> = BTreeMap::new();

@@ -11,7 +11,8 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use nix::unistd::Pid;
 use tokio::process::Command;
 
-/// Open files each process may hold: 50,000 sockets on each side, and room to spare.
+/// Open files each process may hold: 50,000 sockets on each side, and room to spare. Without
+/// the privilege to raise the hard limit, the soft limit goes up to the hard one.
 const FILE_DESCRIPTORS: u64 = 200_000;
 
 /// The machine's cores, counted before this process was pinned to one.
@@ -25,7 +26,6 @@ static SERVER_CORES: OnceLock<String> = OnceLock::new();
 /// before the async runtime starts, so its worker threads inherit the pinning.
 pub fn setup(pin: bool) -> anyhow::Result<()> {
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
-    // Raising the hard limit needs privileges; without them, the soft limit goes as far as it may.
     if setrlimit(
         Resource::RLIMIT_NOFILE,
         FILE_DESCRIPTORS,
@@ -54,6 +54,11 @@ pub fn setup(pin: bool) -> anyhow::Result<()> {
     eprintln!("load generator on core 0, servers on cores {servers}");
     let _ = SERVER_CORES.set(servers);
     Ok(())
+}
+
+/// Open files this process (and every server it starts) may hold.
+pub fn open_file_limit() -> u64 {
+    getrlimit(Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft)
 }
 
 /// A command for a server process: under `taskset` on the servers' cores when pinned. `taskset`
