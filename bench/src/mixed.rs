@@ -8,8 +8,9 @@
 //! posting (18% of posts are thread replies, 10% mention someone), checking unreads (the channel
 //! list with counts), reacting and searching, weighted as that controller weights them.
 //!
-//! Users are added in stages on one server. Each stage connects its new users, lets them warm up
-//! for one average idle time, then measures every request for a fixed window. A stage is within
+//! Users are added in stages on one server, once it has finished the work the seed messages gave
+//! it (embedding, indexing). Each stage connects its new users, lets them warm up for one average
+//! idle time, then measures every request for a fixed window. A stage is within
 //! the limits when the average request takes at most 100 ms, the 99th percentile at most 2 s, at
 //! most 0.025% of requests fail and no socket drops. The answer is the largest stage within them;
 //! the run stops at the first stage outside them.
