@@ -1,9 +1,11 @@
 //! Echo's HTTP API as the load generator drives it: accounts, a workspace with its `general`
-//! channel, invites and posts.
+//! channel, invites, posts and real-time sockets.
 
 use anyhow::Context;
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+use crate::sockets::{self, Socket};
 
 /// A client of one Echo server.
 #[derive(Clone)]
@@ -98,6 +100,20 @@ impl EchoApi {
         )
         .await?;
         Ok(())
+    }
+
+    /// Opens a real-time WebSocket for `token` as a client does (a ticket, then the upgrade), from
+    /// the `n`th connection's source address.
+    pub async fn realtime(&self, token: &str, n: usize) -> anyhow::Result<Socket> {
+        let ticket = self
+            .call(token, "POST", "/api/v1/realtime/tickets", Value::Null)
+            .await?;
+        let ticket = ticket["ticket"].as_str().context("no ticket")?;
+        let url = format!(
+            "{}/api/v1/realtime?ticket={ticket}",
+            self.base.replacen("http", "ws", 1)
+        );
+        sockets::connect(&url, n).await
     }
 
     /// One API call; a non-2xx answer is an error carrying the body.

@@ -657,26 +657,11 @@ impl Target {
     }
 
     async fn open(&self, member: usize) -> anyhow::Result<Socket> {
-        let url = match self {
-            Target::Bare { url, .. } => url.clone(),
-            Target::Echo { api, members, .. } => {
-                let ticket = api
-                    .call(
-                        &members[member].token,
-                        "POST",
-                        "/api/v1/realtime/tickets",
-                        Value::Null,
-                    )
-                    .await?;
-                let ticket = ticket["ticket"].as_str().context("no ticket")?;
-                format!(
-                    "{}/api/v1/realtime?ticket={ticket}",
-                    api.base.replacen("http", "ws", 1)
-                )
-            }
+        match self {
+            Target::Bare { url, .. } => sockets::connect(url, member).await,
+            Target::Echo { api, members, .. } => api.realtime(&members[member].token, member).await,
             Target::Synapse { .. } => anyhow::bail!("Synapse members long-poll /sync"),
-        };
-        sockets::connect(&url, member).await
+        }
     }
 
     async fn send(&self, seq: usize) -> anyhow::Result<()> {

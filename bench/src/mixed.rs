@@ -32,7 +32,6 @@ use uuid::Uuid;
 
 use crate::echo_api::{Account, EchoApi};
 use crate::server::{Kind, Server};
-use crate::sockets;
 use crate::stats::{Summary, mib, ms};
 
 pub struct Options {
@@ -353,21 +352,7 @@ async fn start_user(
     recorder: &Arc<Recorder>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let user = &workspace.users[n];
-    let ticket = workspace
-        .api
-        .call(
-            &user.account.token,
-            "POST",
-            "/api/v1/realtime/tickets",
-            Value::Null,
-        )
-        .await?;
-    let ticket = ticket["ticket"].as_str().context("no ticket")?;
-    let url = format!(
-        "{}/api/v1/realtime?ticket={ticket}",
-        workspace.api.base.replacen("http", "ws", 1)
-    );
-    let mut socket = sockets::connect(&url, n).await?;
+    let mut socket = workspace.api.realtime(&user.account.token, n).await?;
     let reader = {
         let recorder = recorder.clone();
         tokio::spawn(async move {
