@@ -29,7 +29,7 @@ pub async fn serve(listener: TcpListener) -> anyhow::Result<()> {
 
 async fn upgrade(State(frames): State<Arc<broadcast::Sender<Utf8Bytes>>>, ws: WebSocketUpgrade) -> Response {
     // The same buffer sizes as Echo's endpoint, so idle memory compares like with like.
-    ws.read_buffer_size(4096)
+    ws.read_buffer_size(1024)
         .write_buffer_size(4096)
         .on_upgrade(move |socket| connection(socket, frames))
 }

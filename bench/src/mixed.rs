@@ -6,7 +6,9 @@
 //! action by weight, runs it, and idles between 1 s and 39 s (20 s on average) before the next:
 //! switching channel (its newest page of history, then the read marker), scrolling up its history,
 //! posting (18% of posts are thread replies, 10% mention someone), checking unreads (the channel
-//! list with counts), reacting and searching, weighted as that controller weights them.
+//! list with counts), reacting and searching, weighted as that controller weights them. Like a
+//! client of a large workspace, each user subscribes to the presence of the people it shows: the
+//! authors of the page of history on its screen.
 //!
 //! Users are added in stages on one server, once it has finished the work the seed messages gave
 //! it (embedding, indexing). Each stage connects its new users, lets them warm up for one average
@@ -21,7 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::SinkExt;
+use futures::stream::{self, SplitSink, StreamExt, TryStreamExt};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -32,6 +35,7 @@ use uuid::Uuid;
 
 use crate::echo_api::{Account, EchoApi};
 use crate::server::{Kind, Server};
+use crate::sockets::Socket;
 use crate::stats::{Summary, mib, ms};
 
 pub struct Options {
@@ -352,7 +356,9 @@ async fn start_user(
     recorder: &Arc<Recorder>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let user = &workspace.users[n];
-    let mut socket = workspace.api.realtime(&user.account.token, n).await?;
+    let (mut sink, mut socket) = workspace.api.realtime(&user.account.token, n).await?.split();
+    // Nothing is on screen yet.
+    sink.send(presence_subscription(&[])).await?;
     let reader = {
         let recorder = recorder.clone();
         tokio::spawn(async move {
@@ -373,6 +379,7 @@ async fn start_user(
         user: n,
         recorder: recorder.clone(),
         rng: StdRng::seed_from_u64(n as u64),
+        sink,
         channel: 0,
         page: Vec::new(),
         oldest: None,
@@ -386,6 +393,8 @@ struct Simulation {
     user: usize,
     recorder: Arc<Recorder>,
     rng: StdRng,
+    /// The socket's sending half, for presence subscriptions.
+    sink: SplitSink<Socket, Message>,
     /// The channel on screen, an index into the workspace's channels.
     channel: usize,
     /// The ids of the messages last loaded, newest first.
@@ -491,15 +500,22 @@ impl Simulation {
         let Some(page) = self.request(request, "GET", &path, Value::Null).await else {
             return;
         };
-        let ids: Vec<String> = page["messages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m["id"].as_str().map(str::to_owned))
-            .collect();
+        let messages = page["messages"].as_array().cloned().unwrap_or_default();
+        let field = |key: &str| -> Vec<String> {
+            messages
+                .iter()
+                .filter_map(|m| m[key].as_str().map(str::to_owned))
+                .collect()
+        };
+        let ids = field("id");
         if let Some(oldest) = ids.last() {
             self.oldest = Some(oldest.clone());
             self.page = ids;
+            let mut authors = field("author_id");
+            authors.sort_unstable();
+            authors.dedup();
+            // A closed socket shows up as a dropped one in the reader.
+            let _ = self.sink.send(presence_subscription(&authors)).await;
         }
     }
 
@@ -522,6 +538,11 @@ impl Simulation {
             })
             .ok()
     }
+}
+
+/// The frame asking for the presence of these people only.
+fn presence_subscription(user_ids: &[String]) -> Message {
+    Message::text(json!({"type": "presence_subscribe", "user_ids": user_ids}).to_string())
 }
 
 /// A few words of chat.

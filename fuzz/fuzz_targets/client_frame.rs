@@ -10,6 +10,10 @@ fuzz_target!(|text: &str| {
     let again = match &frame {
         ClientFrame::Ping => r#"{"type":"ping"}"#.to_owned(),
         ClientFrame::Typing { channel_id } => format!(r#"{{"type":"typing","channel_id":"{channel_id}"}}"#),
+        ClientFrame::PresenceSubscribe { user_ids } => {
+            let ids: Vec<String> = user_ids.iter().map(|id| format!("\"{id}\"")).collect();
+            format!(r#"{{"type":"presence_subscribe","user_ids":[{}]}}"#, ids.join(","))
+        }
     };
     assert_eq!(decode(&again), Some(frame));
 });

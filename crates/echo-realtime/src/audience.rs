@@ -47,7 +47,7 @@ pub enum MembershipChange {
     },
 }
 
-fn id(payload: &Value, key: &str) -> Option<Uuid> {
+pub(crate) fn id(payload: &Value, key: &str) -> Option<Uuid> {
     payload.get(key)?.as_str()?.parse().ok()
 }
 

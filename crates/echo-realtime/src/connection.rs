@@ -1,5 +1,5 @@
 //! One client connection: the hello, the replay of what it missed, then live frames; and what the
-//! client sends (typing, ping), bounded in size and rate.
+//! client sends (typing, ping, presence subscriptions), bounded in size and rate.
 //!
 //! Each connection has a reader task and a writer task: the writer drains everything queued before
 //! one flush, so a burst of events costs one write, and the reader never waits behind a send.
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::Memberships;
 use crate::audience::{Audience, audience, membership_change};
-use crate::hub::{Command, Hub, encode};
+use crate::hub::{Command, ConnId, Frame, Hub, encode};
 
 /// Close codes a client acts on: all of them mean "reconnect with your cursor".
 pub mod close_code {
@@ -63,9 +63,15 @@ impl Default for ConnectionConfig {
     }
 }
 
+/// What the reader asks of the writer; one pointer wide, as every connection holds a queue of them.
 enum Control {
     Pong,
-    Close(u16, &'static str),
+    Close(&'static Closing),
+}
+
+struct Closing {
+    code: u16,
+    reason: &'static str,
 }
 
 impl Hub {
@@ -120,7 +126,7 @@ impl Hub {
             frames_rx,
             control_rx,
         ));
-        self.read(stream, user, control_tx).await;
+        self.read(stream, id, user, control_tx).await;
         let _ = self.commands.send(Command::Unregister { id }).await;
         let _ = writer.await;
     }
@@ -158,7 +164,7 @@ impl Hub {
         memberships: Memberships,
         start: Start,
         live_from: Option<Position>,
-        mut frames: mpsc::Receiver<(Position, Utf8Bytes)>,
+        mut frames: mpsc::Receiver<Frame>,
         mut control: mpsc::Receiver<Control>,
     ) {
         let live_cursor = live_from.unwrap_or(Position::ZERO).to_string();
@@ -189,6 +195,7 @@ impl Hub {
             },
             Start::Fresh => {}
         }
+        drop(memberships); // only the replay needs them; the hub keeps the live ones
         if live_from.is_some() && matches!(start, Start::Resume(_)) {
             // Everything up to the live position was replayed or is not the user's to see.
             last_cursor = live_cursor;
@@ -200,13 +207,13 @@ impl Hub {
             tokio::select! {
                 () = self.shutdown.cancelled() => break Some((close_code::SERVICE_RESTART, "server restarting; resume with your cursor")),
                 frame = frames.recv() => {
-                    let Some((position, frame)) = frame else { break Some((close_code::TOO_SLOW, "too far behind; resume with your cursor")) };
-                    let mut newest = position;
-                    if sink.feed(Message::Text(frame)).await.is_err() { break None }
+                    let Some(frame) = frame else { break Some((close_code::TOO_SLOW, "too far behind; resume with your cursor")) };
+                    let mut newest = frame.0;
+                    if sink.feed(Message::Text(frame.1.clone())).await.is_err() { break None }
                     let mut sent = 1u64;
-                    while let Ok((position, frame)) = frames.try_recv() {
-                        newest = position;
-                        if sink.feed(Message::Text(frame)).await.is_err() { break }
+                    while let Ok(frame) = frames.try_recv() {
+                        newest = frame.0;
+                        if sink.feed(Message::Text(frame.1.clone())).await.is_err() { break }
                         sent += 1;
                     }
                     last_cursor = newest.to_string();
@@ -218,7 +225,7 @@ impl Hub {
                         let pong = json!({"type": "pong", "cursor": last_cursor, "data": {}});
                         if sink.send(Message::Text(pong.to_string().into())).await.is_err() { break None }
                     }
-                    Some(Control::Close(code, reason)) => break Some((code, reason)),
+                    Some(Control::Close(closing)) => break Some((closing.code, closing.reason)),
                     None => break None,
                 },
                 _ = heartbeat.tick() => {
@@ -297,6 +304,7 @@ impl Hub {
     async fn read(
         &self,
         mut stream: futures::stream::SplitStream<WebSocket>,
+        id: ConnId,
         user: Uuid,
         control: mpsc::Sender<Control>,
     ) {
@@ -312,7 +320,10 @@ impl Hub {
             let message = match next {
                 Err(_) => {
                     let _ = control
-                        .send(Control::Close(close_code::IDLE, "no activity"))
+                        .send(Control::Close(&Closing {
+                            code: close_code::IDLE,
+                            reason: "no activity",
+                        }))
                         .await;
                     return;
                 }
@@ -324,10 +335,10 @@ impl Hub {
                 Message::Close(_) => return,
                 Message::Binary(_) => {
                     let _ = control
-                        .send(Control::Close(
-                            close_code::POLICY,
-                            "binary frames are not accepted",
-                        ))
+                        .send(Control::Close(&Closing {
+                            code: close_code::POLICY,
+                            reason: "binary frames are not accepted",
+                        }))
                         .await;
                     return;
                 }
@@ -338,7 +349,10 @@ impl Hub {
             last_refill = Instant::now();
             if allowance < 1.0 || text.len() > self.config.max_client_frame {
                 let _ = control
-                    .send(Control::Close(close_code::POLICY, "too many or too large frames"))
+                    .send(Control::Close(&Closing {
+                        code: close_code::POLICY,
+                        reason: "too many or too large frames",
+                    }))
                     .await;
                 return;
             }
@@ -353,6 +367,10 @@ impl Hub {
                     }
                     last_typing = Some(Instant::now());
                     self.publish_typing(user, channel_id).await;
+                }
+                Some(ClientFrame::PresenceSubscribe { user_ids }) => {
+                    let users = user_ids.into_iter().collect();
+                    let _ = self.commands.send(Command::WatchPresence { id, users }).await;
                 }
                 None => tracing::debug!("ignoring an unknown client frame"),
             }

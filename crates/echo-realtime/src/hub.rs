@@ -22,13 +22,17 @@ use crate::{Directory, Memberships};
 
 pub type ConnId = u64;
 
+/// A frame queued for a connection: its position and bytes behind one pointer shared by every
+/// recipient, so each connection's queue (allocated when it opens) stays small.
+pub(crate) type Frame = Arc<(Position, Utf8Bytes)>;
+
 /// How many event ids the hub remembers to drop duplicates (the bus is at-least-once).
 const RECENT_IDS: usize = 8192;
 
 pub(crate) enum Command {
     Register {
         user: Uuid,
-        frames: mpsc::Sender<(Position, Utf8Bytes)>,
+        frames: mpsc::Sender<Frame>,
         reply: oneshot::Sender<(ConnId, Option<Position>)>,
     },
     Activate {
@@ -37,6 +41,11 @@ pub(crate) enum Command {
     },
     Unregister {
         id: ConnId,
+    },
+    /// The people whose presence the connection shows, instead of everyone it shares a workspace with.
+    WatchPresence {
+        id: ConnId,
+        users: HashSet<Uuid>,
     },
 }
 
@@ -106,10 +115,23 @@ async fn run(
 
 struct Conn {
     user: Uuid,
-    frames: mpsc::Sender<(Position, Utf8Bytes)>,
+    frames: mpsc::Sender<Frame>,
     memberships: Memberships,
     /// Events seen between registration and activation, filtered once memberships are known.
     pending: Option<Vec<Arc<Logged>>>,
+    /// Whose presence changes it receives: `None` until it subscribes, meaning every peer's.
+    presence: Option<HashSet<Uuid>>,
+}
+
+impl Conn {
+    /// A connection always hears its own user's presence; others' only if it watches them.
+    fn watches(&self, user: Uuid) -> bool {
+        user == self.user
+            || self
+                .presence
+                .as_ref()
+                .is_none_or(|watched| watched.contains(&user))
+    }
 }
 
 struct State {
@@ -156,6 +178,7 @@ impl State {
                         frames,
                         memberships: Memberships::default(),
                         pending: Some(Vec::new()),
+                        presence: None,
                     },
                 );
                 self.connections.store(self.conns.len(), Ordering::Relaxed);
@@ -164,6 +187,11 @@ impl State {
             }
             Command::Activate { id, memberships } => self.activate(id, memberships),
             Command::Unregister { id } => self.remove(id),
+            Command::WatchPresence { id, users } => {
+                if let Some(conn) = self.conns.get_mut(&id) {
+                    conn.presence = Some(users);
+                }
+            }
         }
     }
 
@@ -187,7 +215,7 @@ impl State {
             let peers = &self.user_workspaces;
             if conn.memberships.sees(user, &audience, |u| {
                 peers.get(&u).map(|s| s.iter().copied().collect())
-            }) && conn.frames.try_send((logged.position, encode(&logged))).is_err()
+            }) && conn.frames.try_send(frame_of(&logged)).is_err()
             {
                 slow = true;
                 break;
@@ -266,22 +294,21 @@ impl State {
         let audience = audience(kind, payload);
         let recipients = self.recipients(&audience);
         if !recipients.is_empty() {
-            let frame = encode(&logged);
-            let typist = (kind == "typing")
-                .then(|| {
-                    payload
-                        .get("user_id")
-                        .and_then(|v| v.as_str())
-                        .and_then(|s| s.parse::<Uuid>().ok())
-                })
-                .flatten();
+            let frame = frame_of(&logged);
+            let subject = crate::audience::id(payload, "user_id");
+            // Typists do not see their own typing; presence goes to those who watch its subject.
+            let typist = subject.filter(|_| kind == "typing");
+            let presence_of = subject.filter(|_| kind == "presence.changed");
             let mut slow = Vec::new();
             for id in recipients {
                 let Some(conn) = self.conns.get(&id) else { continue };
-                if conn.pending.is_some() || Some(conn.user) == typist {
+                if conn.pending.is_some()
+                    || Some(conn.user) == typist
+                    || presence_of.is_some_and(|user| !conn.watches(user))
+                {
                     continue;
                 }
-                if conn.frames.try_send((logged.position, frame.clone())).is_err() {
+                if conn.frames.try_send(frame.clone()).is_err() {
                     slow.push(id);
                 }
             }
@@ -397,6 +424,10 @@ fn unindex(index: &mut HashMap<Uuid, HashSet<ConnId>>, key: Uuid, id: ConnId) {
             index.remove(&key);
         }
     }
+}
+
+fn frame_of(logged: &Logged) -> Frame {
+    Arc::new((logged.position, encode(logged)))
 }
 
 /// The frame of an event: the same bytes for every recipient.

@@ -138,6 +138,42 @@ on_both_backends! {
         assert_eq!(offline["data"]["status"], "offline");
     }
 
+    async fn a_presence_subscription_narrows_presence_to_the_people_watched(app: TestApp) {
+        let alice = app.register("Alice").await;
+        let bob = app.register("Bob").await;
+        let carol = app.register("Carol").await;
+        let (ws, general) = workspace(&app, &alice, "Acme").await;
+        join(&app, &alice, &ws, &bob, "member").await;
+        join(&app, &alice, &ws, &carol, "member").await;
+        let mut alice_ws = WsClient::connect(&app, &alice, None).await.unwrap();
+        let mut carol_ws = WsClient::connect(&app, &carol, None).await.unwrap();
+        alice_ws.next(WAIT).await.unwrap();
+        carol_ws.next(WAIT).await.unwrap();
+
+        alice_ws.send(json!({"type": "presence_subscribe", "user_ids": [carol.id]})).await.unwrap();
+        // Alice's typing reaches the hub after her subscription: once Carol sees it, it holds.
+        // Carol's typing then marks where Alice's frames sent under the subscription begin.
+        alice_ws.send(json!({"type": "typing", "channel_id": general})).await.unwrap();
+        carol_ws.next_of("typing", WAIT).await.unwrap();
+        carol_ws.send(json!({"type": "typing", "channel_id": general})).await.unwrap();
+        alice_ws.next_of("typing", WAIT).await.unwrap();
+
+        let bob_ws = WsClient::connect(&app, &bob, None).await.unwrap();
+        // Carol never subscribed, so she hears everyone: Bob's coming online is in the log.
+        assert_eq!(presence_of(&mut carol_ws, &bob.id.to_string()).await["data"]["status"], "online");
+        let (status, body) = app.put(&carol, "/api/v1/users/me/presence", json!({"status": "away"})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+        loop {
+            let frame = alice_ws.next_of("presence.changed", WAIT).await.unwrap();
+            assert_ne!(frame["data"]["user_id"], bob.id.to_string(), "Alice does not watch Bob: {frame}");
+            if frame["data"]["user_id"] == carol.id.to_string() && frame["data"]["status"] == "away" {
+                break;
+            }
+        }
+        bob_ws.close().await;
+    }
+
     async fn tickets_work_once_and_only_when_genuine(app: TestApp) {
         let alice = app.register("Alice").await;
         let (_, ticket) = app.request(Method::POST, "/api/v1/realtime/tickets", Some(&alice.token), None).await;
