@@ -26,6 +26,11 @@ async fn audit_log_with(app: &TestApp, admin: &TestUser, ws: &str, actions: &[&s
     }
 }
 
+/// Entries of one action.
+fn count_of(entries: &[Value], action: &str) -> usize {
+    entries.iter().filter(|e| e["action"] == action).count()
+}
+
 fn one<'a>(entries: &'a [Value], action: &str) -> &'a Value {
     let found: Vec<&Value> = entries.iter().filter(|e| e["action"] == action).collect();
     assert_eq!(found.len(), 1, "one {action} entry in {entries:#?}");
@@ -49,6 +54,15 @@ on_both_backends! {
             join(&app, &alice, &ws, user, "member").await;
         }
         let projects = create_channel(&app, &alice, &ws, "projects", "public").await;
+        // Sign-ins name a user, not a workspace: they are filed under the workspaces the audit
+        // consumer has seen the user join. Joins reach the log through message-service's outbox
+        // and sign-ins through user-service's, in either order, so Bob signs in once his join
+        // has been consumed (the invites after it have been).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while count_of(&audit_log_with(&app, &alice, &ws, &["invite_created"]).await, "invite_created") < 3 {
+            assert!(tokio::time::Instant::now() < deadline, "the three invites were never logged");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
 
         // Act: sign-ins of a member…
         let (status, session) = login(&app, &bob, &bob.password).await;
