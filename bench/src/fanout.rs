@@ -212,10 +212,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         "| server | idle connections | opened/s | resident before | resident after | per connection | ratio to bare |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
+    // Each side holds a descriptor per connection, and a process cannot raise its hard limit
+    // without privileges.
+    let limit = crate::pinning::open_file_limit();
     for &connections in &options.idle_connections {
-        // Each side holds a descriptor per connection, and a process cannot raise its hard
-        // limit without privileges.
-        let limit = crate::pinning::open_file_limit();
         if connections as u64 + FILE_MARGIN > limit {
             println!(
                 "| skipped: {connections} connections need {} open files per process, this machine allows {limit} | | | | | | |",

@@ -195,7 +195,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
             "| {users} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} ({:.3}%) | {} | {:.0} | {:.1} MiB | {} |",
             stage.latency.count,
             stage.latency.count as f64 / options.window.as_secs_f64(),
-            ms(stage.average),
+            ms(stage.latency.mean),
             ms(stage.latency.median),
             ms(stage.latency.p99),
             stage.failed,
@@ -232,7 +232,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         println!(
             "| {request} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} |",
             latency.count,
-            ms(average(samples.iter().map(|s| s.latency))),
+            ms(latency.mean),
             ms(latency.median),
             ms(latency.p99),
             samples.iter().filter(|s| !s.ok).count()
@@ -500,7 +500,7 @@ impl Simulation {
         let Some(page) = self.request(request, "GET", &path, Value::Null).await else {
             return;
         };
-        let messages = page["messages"].as_array().cloned().unwrap_or_default();
+        let messages = page["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
         let field = |key: &str| -> Vec<String> {
             messages
                 .iter()
@@ -588,7 +588,6 @@ impl Recorder {
 /// A stage's measurement window.
 struct Stage {
     latency: Summary,
-    average: Duration,
     /// Failed requests, and sockets that failed to connect.
     failed: usize,
     dropped: usize,
@@ -599,7 +598,6 @@ impl Stage {
     fn of(samples: &[Sample], recorder: &Recorder, window: Duration, frames: usize) -> Stage {
         Stage {
             latency: Summary::of(samples.iter().map(|s| s.latency).collect()),
-            average: average(samples.iter().map(|s| s.latency)),
             failed: samples.iter().filter(|s| !s.ok).count()
                 + recorder.connect_failures.swap(0, Ordering::SeqCst),
             dropped: recorder.dropped.load(Ordering::SeqCst),
@@ -612,14 +610,9 @@ impl Stage {
     }
 
     fn within_limits(&self) -> bool {
-        self.average <= MAX_AVERAGE
+        self.latency.mean <= MAX_AVERAGE
             && self.latency.p99 <= MAX_P99
             && self.error_rate() <= MAX_ERROR_RATE
             && self.dropped == 0
     }
-}
-
-fn average(latencies: impl Iterator<Item = Duration>) -> Duration {
-    let (sum, count) = latencies.fold((Duration::ZERO, 0u32), |(sum, n), d| (sum + d, n + 1));
-    sum.checked_div(count).unwrap_or_default()
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 pub struct Summary {
     pub count: usize,
+    pub mean: Duration,
     pub median: Duration,
     pub p99: Duration,
     /// The latency at each of [`QUANTILES`], for distribution charts.
@@ -23,8 +24,10 @@ impl Summary {
                 .copied()
                 .unwrap_or_default()
         };
+        let total: Duration = samples.iter().sum();
         Summary {
             count: samples.len(),
+            mean: total.checked_div(samples.len() as u32).unwrap_or_default(),
             median: at(0.5),
             p99: at(0.99),
             quantiles: QUANTILES.iter().map(|q| (*q, at(*q))).collect(),
