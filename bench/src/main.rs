@@ -69,8 +69,9 @@ enum Scenario {
         /// Offered loads for Echo, posts per second.
         #[arg(long, num_args = 1.., default_values_t = [50.0, 500.0, 1_000.0, 2_000.0, 5_000.0, 10_000.0])]
         echo_rates: Vec<f64>,
-        /// Offered loads for Synapse, posts per second.
-        #[arg(long, num_args = 1.., default_values_t = [25.0, 50.0, 100.0])]
+        /// Offered loads for Synapse, posts per second; none (`--synapse-rates` alone) leaves
+        /// Synapse out.
+        #[arg(long, num_args = 0.., default_values_t = [25.0, 50.0, 100.0])]
         synapse_rates: Vec<f64>,
         /// Posts in flight for Echo (closed loop: exactly; open loop: at most).
         #[arg(long, default_value_t = 64)]
@@ -216,7 +217,9 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 duration,
             };
             let mut outcomes = send::echo(Kind::Echo, &echo).await?;
-            outcomes.extend(send::synapse(&synapse).await?);
+            if !synapse.rates.is_empty() {
+                outcomes.extend(send::synapse(&synapse).await?);
+            }
             for outcome in &outcomes {
                 println!("{}", outcome.row());
             }

@@ -2,7 +2,9 @@
 //!
 //! Delivery is at least once: an event is acknowledged only after its handler returned `Ok`, so
 //! a crash in between redelivers it (to this or another consumer, after `claim_idle`). Handlers
-//! must therefore be idempotent, typically by remembering the envelope ids they applied.
+//! must therefore be idempotent, typically by remembering the envelope ids they applied. The
+//! events of one fetched batch are acknowledged together once the batch is through: one write
+//! to the bus per batch rather than per event.
 //!
 //! Failures: `HandleError::Retry` retries the same delivery in place with exponential backoff,
 //! which keeps the group's order; after `max_attempts` attempts in total (redeliveries after
@@ -161,6 +163,9 @@ struct Consumer {
 }
 
 enum Outcome {
+    /// Handled, to be acknowledged with the rest of its batch.
+    Handled,
+    /// Settled with the bus (dead-lettered).
     Done,
     Stopped,
 }
@@ -209,10 +214,18 @@ impl Consumer {
                     continue;
                 }
             };
+            let mut handled = Vec::with_capacity(deliveries.len());
             for delivery in deliveries {
-                if let Outcome::Stopped = self.process(delivery).await {
-                    return;
+                let position = delivery.logged.position;
+                match self.process(delivery).await {
+                    Outcome::Handled => handled.push(position),
+                    Outcome::Done => {}
+                    Outcome::Stopped => break,
                 }
+            }
+            // Acknowledged even when shutting down, so what was handled is not handled again.
+            if !handled.is_empty() {
+                self.settle(|| self.bus.ack(&self.config.group, &handled)).await;
             }
         }
     }
@@ -236,9 +249,8 @@ impl Consumer {
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| Err(HandleError::Retry(anyhow::anyhow!("handler panicked"))));
-            let acked = [delivery.logged.position];
             let verdict = match result {
-                Ok(()) => self.settle(|| self.bus.ack(&self.config.group, &acked)).await,
+                Ok(()) => Outcome::Handled,
                 Err(HandleError::Park(reason)) => {
                     tracing::warn!(%reason, "parking event in the dead-letter list");
                     let parked = Delivery {

@@ -288,27 +288,38 @@ impl SqliteBus {
     ) -> Result<Vec<Delivery>, BusError> {
         let _state = self.inner.write.lock().await;
         let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let last: Option<i64> = sqlx::query_scalar("SELECT last_delivered FROM bus_groups WHERE name = $1")
-            .bind(group)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(last) = last else {
-            return Err(BusError::NoGroup(group.to_owned()));
-        };
         let now = now_ms();
         let limit = i64::try_from(options.limit.max(1)).unwrap_or(i64::MAX);
         let idle_before = now - i64::try_from(options.claim_idle.as_millis()).unwrap_or(i64::MAX);
-
-        // Lease expiry first, as XAUTOCLAIM comes before XREADGROUP on Redis.
-        let stuck = sqlx::query(
-            "SELECT p.pos, p.deliveries, e.body FROM bus_pending p LEFT JOIN bus_events e ON e.pos = p.pos
-             WHERE p.grp = $1 AND p.delivered_at_ms <= $2 ORDER BY p.pos LIMIT $3",
+        // Whether any lease expired comes with the group's position: usually none has, and the
+        // look-up for them is skipped.
+        let group_row: Option<(i64, bool)> = sqlx::query_as(
+            "SELECT last_delivered,
+                    EXISTS (SELECT 1 FROM bus_pending WHERE grp = $1 AND delivered_at_ms <= $2)
+             FROM bus_groups WHERE name = $1",
         )
         .bind(group)
         .bind(idle_before)
-        .bind(limit)
-        .fetch_all(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some((last, expired)) = group_row else {
+            return Err(BusError::NoGroup(group.to_owned()));
+        };
+
+        // Lease expiry first, as XAUTOCLAIM comes before XREADGROUP on Redis.
+        let stuck = if !expired {
+            Vec::new()
+        } else {
+            sqlx::query(
+                "SELECT p.pos, p.deliveries, e.body FROM bus_pending p LEFT JOIN bus_events e ON e.pos = p.pos
+                 WHERE p.grp = $1 AND p.delivered_at_ms <= $2 ORDER BY p.pos LIMIT $3",
+            )
+            .bind(group)
+            .bind(idle_before)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?
+        };
         let mut out = Vec::new();
         let mut undecodable = Vec::new();
         for row in stuck {
@@ -604,12 +615,15 @@ impl EventBus for SqliteBus {
     async fn ack(&self, group: &str, positions: &[Position]) -> Result<(), BusError> {
         let _state = self.inner.write.lock().await;
         let mut tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for p in positions {
-            sqlx::query("DELETE FROM bus_pending WHERE grp = $1 AND pos = $2")
-                .bind(group)
-                .bind(rowid(p.ms))
-                .execute(&mut *tx)
-                .await?;
+        for chunk in positions.chunks(INSERT_CHUNK) {
+            let mut delete: QueryBuilder<Sqlite> = QueryBuilder::new("DELETE FROM bus_pending WHERE grp = ");
+            delete.push_bind(group).push(" AND pos IN (");
+            let mut listed = delete.separated(", ");
+            for p in chunk {
+                listed.push_bind(rowid(p.ms));
+            }
+            delete.push(")");
+            delete.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

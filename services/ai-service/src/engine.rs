@@ -203,7 +203,7 @@ impl Core {
         batch: Vec<crate::index::Pending>,
     ) -> anyhow::Result<()> {
         let texts: Vec<String> = batch.iter().map(|p| p.text.clone()).collect();
-        let vectors = embed::embed_blocking(embedder.clone(), texts).await?;
+        let vectors = embed::embed_in_background(embedder.clone(), texts).await?;
         let rows: Vec<NewVector> = batch
             .iter()
             .zip(&vectors)

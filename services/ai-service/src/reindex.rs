@@ -92,7 +92,7 @@ pub async fn reindex_store(
         let Some(last) = messages.last() else { break };
         after = last.id;
         let texts: Vec<String> = messages.iter().map(|m| m.text.clone()).collect();
-        let vectors = embed::embed_blocking(embedder.clone(), texts).await?;
+        let vectors = embed::embed_in_background(embedder.clone(), texts).await?;
         let rows: Vec<NewVector> = messages
             .into_iter()
             .zip(&vectors)

@@ -238,6 +238,31 @@ pub async fn a_runner_retries_a_failing_handler_with_backoff_until_it_succeeds(b
     within("consumer to stop", task).await.unwrap();
 }
 
+pub async fn a_runner_acknowledges_the_batches_it_handled(backend: Backend) {
+    let bus = backend.open().await;
+    let sent = bus.publish(&events(120)).await.unwrap();
+    let recorder = Recorder::new();
+    let stop = CancellationToken::new();
+
+    // Batches of 50: two full ones and a partial one.
+    let task = spawn_consumer(
+        bus.clone(),
+        consumer_config("g", "c1"),
+        recorder.clone(),
+        stop.clone(),
+    );
+    recorder.wait_for_distinct(sent.len()).await;
+    eventually("the group to have nothing pending", || async {
+        let groups = admin::groups(bus.as_ref()).await.unwrap();
+        groups[0].pending == 0 && groups[0].last_delivered == sent[119]
+    })
+    .await;
+
+    assert_eq!(recorder.ids().len(), sent.len(), "each event handled once");
+    stop.cancel();
+    within("consumer to stop", task).await.unwrap();
+}
+
 pub async fn a_poison_event_goes_to_the_dead_letter_list_after_max_attempts_and_the_group_moves_on(
     backend: Backend,
 ) {
@@ -627,6 +652,7 @@ contract!(
     a_group_created_at_latest_skips_earlier_events,
     a_delivery_not_acked_before_a_crash_is_redelivered_after_the_idle_timeout,
     a_runner_retries_a_failing_handler_with_backoff_until_it_succeeds,
+    a_runner_acknowledges_the_batches_it_handled,
     a_poison_event_goes_to_the_dead_letter_list_after_max_attempts_and_the_group_moves_on,
     a_dead_letter_retried_from_the_admin_list_is_redelivered_to_its_group_only,
     an_event_of_an_unknown_version_is_parked_without_retries,

@@ -10,7 +10,7 @@
 pub mod fetch;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use anyhow::{Context, anyhow};
 use candle_core::{DType, Device, Tensor};
@@ -181,11 +181,45 @@ fn check_safetensors(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs [`Embedder::embed`] on the blocking thread pool.
+/// Runs [`Embedder::embed`] on the blocking thread pool, at normal priority: for a query
+/// someone is waiting on.
 pub async fn embed_blocking(embedder: Arc<Embedder>, texts: Vec<String>) -> anyhow::Result<Vec<Vec<f32>>> {
     tokio::task::spawn_blocking(move || embedder.embed(&texts))
         .await
         .context("the embedding task failed")?
+}
+
+/// The threads that embed messages for the index. They run at the lowest scheduling priority
+/// (nice 19), so indexing takes only the CPU that requests leave: under a burst of posts the
+/// posts are acknowledged at full speed and embedded afterwards, and lexical search finds them
+/// meanwhile. None when the pool cannot be started (then the caller's thread embeds).
+static BACKGROUND: LazyLock<Option<rayon::ThreadPool>> = LazyLock::new(|| {
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("embed-{i}"))
+        .start_handler(|_| {
+            if let Err(error) =
+                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+            {
+                tracing::warn!(?error, "could not lower an embedding thread's priority");
+            }
+        })
+        .build()
+        .inspect_err(|error| tracing::warn!(%error, "could not start the background embedding threads"))
+        .ok()
+});
+
+/// Runs [`Embedder::embed`] on the background embedding threads: for indexing, which nobody
+/// waits on.
+pub async fn embed_in_background(
+    embedder: Arc<Embedder>,
+    texts: Vec<String>,
+) -> anyhow::Result<Vec<Vec<f32>>> {
+    tokio::task::spawn_blocking(move || match BACKGROUND.as_ref() {
+        Some(pool) => pool.install(|| embedder.embed(&texts)),
+        None => embedder.embed(&texts),
+    })
+    .await
+    .context("the embedding task failed")?
 }
 
 /// Cosine similarity of two unit vectors.
@@ -253,6 +287,18 @@ mod tests {
             let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
             assert!((dot(&a, &b) - plain).abs() < 1e-4, "length {len}");
         }
+    }
+
+    #[test]
+    fn background_embedding_threads_run_at_the_lowest_priority() {
+        let pool = BACKGROUND.as_ref().unwrap();
+        let nice = pool.install(|| {
+            // The fields after the parenthesised thread name; the 17th is the nice value.
+            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+            let fields = &stat[stat.rfind(')').unwrap() + 2..];
+            fields.split(' ').nth(16).unwrap().parse::<i32>().unwrap()
+        });
+        assert_eq!(nice, 19);
     }
 
     /// The real model (run `scripts/fetch-model.sh` first: the test fails, never skips, without it).

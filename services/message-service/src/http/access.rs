@@ -55,25 +55,20 @@ pub async fn channel_access(
     user_id: Uuid,
 ) -> MessageResult<ChannelAccess> {
     let not_found = || MessageError::NotFound("channel");
-    let channel = state.store.channel(channel_id).await?.ok_or_else(not_found)?;
-    let member = state
+    let standing = state
         .store
-        .member(channel.workspace_id, user_id)
+        .channel_standing(channel_id, user_id)
         .await?
         .ok_or_else(not_found)?;
-    let is_member = state
-        .store
-        .channel_membership(channel_id, user_id)
-        .await?
-        .is_some();
-    let visible = is_member || (channel.kind == ChannelKind::Public && member.role != Role::Guest);
+    let role = standing.role.ok_or_else(not_found)?;
+    let visible = standing.is_member || (standing.channel.kind == ChannelKind::Public && role != Role::Guest);
     if !visible {
         return Err(not_found());
     }
     Ok(ChannelAccess {
-        channel,
-        role: member.role,
-        is_member,
+        channel: standing.channel,
+        role,
+        is_member: standing.is_member,
     })
 }
 

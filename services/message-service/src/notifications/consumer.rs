@@ -50,6 +50,7 @@ pub struct Notifier {
 
 #[derive(Debug, Deserialize)]
 struct MessageCreated {
+    workspace_id: Uuid,
     message: Message,
 }
 
@@ -84,7 +85,7 @@ impl EventHandler for Notifier {
         match (kind, envelope.version) {
             ("message.created", 1) => {
                 let payload: MessageCreated = envelope.decode().map_err(|e| unreadable(kind, e))?;
-                self.decide(payload.message.id).await?;
+                self.decide(payload.workspace_id, &payload.message).await?;
             }
             ("presence.changed", 1) => {
                 let payload: PresenceChanged = envelope.decode().map_err(|e| unreadable(kind, e))?;
@@ -126,16 +127,15 @@ impl EventHandler for Notifier {
 }
 
 impl Notifier {
-    /// Decides and stores the notifications of one message, unless it was decided before.
-    #[tracing::instrument(skip_all, fields(message_id = %message_id))]
-    async fn decide(&self, message_id: Uuid) -> anyhow::Result<()> {
-        if self.notifications.decided(message_id).await? {
-            return Ok(());
-        }
-        // The stored message, not the event's copy: a message deleted meanwhile notifies nobody.
-        let Some((message, workspace_id)) = self.messages.message(message_id).await? else {
-            return Ok(());
-        };
+    /// Decides and stores the notifications of one message, unless it was decided before (a
+    /// redelivery is decided again, and [`NotificationStore::record`] keeps the first decision:
+    /// rare enough not to look it up for every message).
+    ///
+    /// The message is as posted: an edit does not notify again, and a message deleted meanwhile
+    /// has no candidates.
+    #[tracing::instrument(skip_all, fields(message_id = %message.id))]
+    async fn decide(&self, workspace_id: Uuid, message: &Message) -> anyhow::Result<()> {
+        let message_id = message.id;
         let Some(channel) = self.messages.channel(message.channel_id).await? else {
             return Ok(());
         };

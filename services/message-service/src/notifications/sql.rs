@@ -185,7 +185,7 @@ macro_rules! impl_notification_store {
             #[tracing::instrument(skip_all, fields(message_id = %query.message_id))]
             async fn candidates(&self, query: &CandidateQuery) -> StoreResult<Vec<CandidateRow>> {
                 // Members matter for a plain message only through their keywords: skipping the
-                // others keeps a message in a large channel cheap.
+                // others keeps a message in a large channel cheap. A deleted message has none.
                 Ok(sqlx::query_as(
                     "WITH candidates AS (
                         SELECT cm.user_id FROM channel_members cm WHERE cm.channel_id = $1 AND ($4 OR EXISTS (
@@ -205,6 +205,7 @@ macro_rules! impl_notification_store {
                      LEFT JOIN workspace_members w ON w.workspace_id = $3 AND w.user_id = c.user_id
                      LEFT JOIN notification_preferences p ON p.user_id = c.user_id
                      LEFT JOIN notification_presence pr ON pr.user_id = c.user_id
+                     WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = $5 AND m.deleted = FALSE)
                      ORDER BY c.user_id",
                 )
                 .bind(query.channel_id)

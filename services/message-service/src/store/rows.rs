@@ -113,6 +113,28 @@ pub struct NewMessage {
     pub now: i64,
 }
 
+impl NewMessage {
+    /// The message as just posted, without files: no replies or reactions yet.
+    pub fn posted(&self) -> Message {
+        MessageRow {
+            id: self.id,
+            channel_id: self.channel_id,
+            workspace_id: self.workspace_id,
+            author_id: self.author_id,
+            text: self.text.clone(),
+            thread_root_id: self.thread_root_id,
+            client_msg_id: self.client_msg_id.clone(),
+            mention_channel: self.mentions.channel,
+            mention_here: self.mentions.here,
+            created_at: self.now,
+            edited_at: None,
+            deleted: false,
+            reply_count: 0,
+        }
+        .into_message(Vec::new(), self.mentions.user_ids.clone(), Vec::new())
+    }
+}
+
 /// A page request over ids.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
@@ -176,6 +198,34 @@ pub struct ChannelRow {
     pub created_by: Uuid,
     pub created_at: i64,
     pub dm_key: Option<String>,
+}
+
+/// A channel with one user's place in it, read in one query.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StandingRow {
+    #[sqlx(flatten)]
+    pub channel: ChannelRow,
+    /// The user's workspace role; none outside the channel's workspace.
+    pub role: Option<String>,
+    pub is_member: bool,
+}
+
+/// A channel with one user's place in it.
+#[derive(Debug, Clone)]
+pub struct ChannelStanding {
+    pub channel: Channel,
+    pub role: Option<Role>,
+    pub is_member: bool,
+}
+
+impl From<StandingRow> for ChannelStanding {
+    fn from(row: StandingRow) -> Self {
+        ChannelStanding {
+            channel: row.channel.into(),
+            role: row.role.as_deref().map(Role::from_db),
+            is_member: row.is_member,
+        }
+    }
 }
 
 impl From<ChannelRow> for Channel {

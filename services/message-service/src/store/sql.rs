@@ -566,6 +566,22 @@ macro_rules! impl_message_store {
                 Self::load_channel(&mut conn, channel_id).await
             }
 
+            #[tracing::instrument(skip_all, fields(channel_id = %channel_id, user_id = %user_id))]
+            async fn channel_standing(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Option<ChannelStanding>> {
+                let row: Option<StandingRow> = sqlx::query_as(concat!(
+                    "SELECT ", channel_columns!(), ", wm.role, cm.user_id IS NOT NULL AS is_member
+                     FROM channels c
+                     LEFT JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2
+                     LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2
+                     WHERE c.id = $1"
+                ))
+                .bind(channel_id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(ChannelStanding::from))
+            }
+
             #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, user_id = %user_id))]
             async fn channel_list(&self, workspace_id: Uuid, user_id: Uuid, include_public: bool) -> StoreResult<Vec<ChannelListItem>> {
                 // Unread: channel messages (not replies, not deleted, not one's own) past the marker.
@@ -709,22 +725,8 @@ macro_rules! impl_message_store {
 
             #[tracing::instrument(skip_all, fields(channel_id = %new.channel_id, message_id = %new.id))]
             async fn post_message(&self, new: &NewMessage) -> StoreResult<(Message, bool)> {
-                let existing = |client_msg_id: String| async move {
-                    let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM messages WHERE author_id = $1 AND client_msg_id = $2")
-                        .bind(new.author_id)
-                        .bind(client_msg_id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    match id {
-                        Some(id) => Ok::<_, StoreError>(self.message(id).await?.map(|(m, _)| m)),
-                        None => Ok(None),
-                    }
-                };
-                if let Some(client_msg_id) = &new.client_msg_id {
-                    if let Some(first) = existing(client_msg_id.clone()).await? {
-                        return Ok((first, false));
-                    }
-                }
+                // A resend is caught by the unique index on (author, client_msg_id) rather than
+                // looked up first: resends are rare, and every post would pay for the look-up.
                 let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 let inserted = sqlx::query(
                     "INSERT INTO messages (id, channel_id, workspace_id, author_id, text, thread_root_id, client_msg_id,
@@ -745,10 +747,14 @@ macro_rules! impl_message_store {
                 .await;
                 match inserted {
                     Err(e) if echo_db::is_unique_violation(&e) => {
-                        // A concurrent resend won the unique index: answer with its message.
+                        // A resend: answer with the first message.
                         drop(tx);
-                        let client_msg_id = new.client_msg_id.clone().unwrap_or_default();
-                        let first = existing(client_msg_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+                        let first: Uuid = sqlx::query_scalar("SELECT id FROM messages WHERE author_id = $1 AND client_msg_id = $2")
+                            .bind(new.author_id)
+                            .bind(&new.client_msg_id)
+                            .fetch_one(&self.pool)
+                            .await?;
+                        let (first, _) = self.message(first).await?.ok_or(sqlx::Error::RowNotFound)?;
                         return Ok((first, false));
                     }
                     other => other?,
@@ -762,7 +768,11 @@ macro_rules! impl_message_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                let body = Self::search_body(&mut tx, new.id, &new.text).await?;
+                let body = if new.file_ids.is_empty() {
+                    new.text.clone()
+                } else {
+                    Self::search_body(&mut tx, new.id, &new.text).await?
+                };
                 let entry = index::entry($dialect, &body);
                 let facts = index::Facts {
                     channel_id: new.channel_id,
@@ -823,7 +833,12 @@ macro_rules! impl_message_store {
                         }
                     }
                 }
-                let (message, _) = Self::load_message(&mut tx, new.id).await?.ok_or(sqlx::Error::RowNotFound)?;
+                // Without files everything the message shows is in hand; files are read back for their objects.
+                let message = if new.file_ids.is_empty() {
+                    new.posted()
+                } else {
+                    Self::load_message(&mut tx, new.id).await?.ok_or(sqlx::Error::RowNotFound)?.0
+                };
                 out.insert(0, events::message_created(new.workspace_id, &message));
                 Self::enqueue(&mut tx, &out).await?;
                 tx.commit().await?;
