@@ -5,19 +5,12 @@
 use uuid::Uuid;
 
 use crate::error::{MessageError, MessageResult};
-use crate::model::{Channel, ChannelKind, Member, Message, Role};
+use crate::model::{ChannelKind, Member, Message, Role};
 use crate::state::AppState;
+use crate::store::ChannelStanding;
 
-/// The caller's standing in a channel they can see.
-#[derive(Debug, Clone)]
-pub struct ChannelAccess {
-    pub channel: Channel,
-    /// The caller's role in the channel's workspace.
-    pub role: Role,
-    pub is_member: bool,
-}
-
-impl ChannelAccess {
+// What handlers require of the caller's standing in a channel.
+impl ChannelStanding {
     /// Writes (posting, reacting, pinning, editing) need a live channel.
     pub fn writable(&self) -> MessageResult<()> {
         if self.channel.archived {
@@ -53,23 +46,16 @@ pub async fn channel_access(
     state: &AppState,
     channel_id: Uuid,
     user_id: Uuid,
-) -> MessageResult<ChannelAccess> {
+) -> MessageResult<ChannelStanding> {
     let not_found = || MessageError::NotFound("channel");
     let standing = state
         .store
         .channel_standing(channel_id, user_id)
         .await?
         .ok_or_else(not_found)?;
-    let role = standing.role.ok_or_else(not_found)?;
-    let visible = standing.is_member || (standing.channel.kind == ChannelKind::Public && role != Role::Guest);
-    if !visible {
-        return Err(not_found());
-    }
-    Ok(ChannelAccess {
-        channel: standing.channel,
-        role,
-        is_member: standing.is_member,
-    })
+    let visible =
+        standing.is_member || (standing.channel.kind == ChannelKind::Public && standing.role != Role::Guest);
+    if visible { Ok(standing) } else { Err(not_found()) }
 }
 
 /// A message in a channel the caller can see; 404 otherwise.
@@ -77,7 +63,7 @@ pub async fn message_access(
     state: &AppState,
     message_id: Uuid,
     user_id: Uuid,
-) -> MessageResult<(Message, ChannelAccess)> {
+) -> MessageResult<(Message, ChannelStanding)> {
     let (message, _) = state
         .store
         .message(message_id)

@@ -85,7 +85,8 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn open_dm(&self, new: &NewDm) -> StoreResult<(Channel, bool)>;
     /// A channel by id.
     async fn channel(&self, channel_id: Uuid) -> StoreResult<Option<Channel>>;
-    /// A channel by id with the user's workspace role and channel membership.
+    /// A channel by id with the user's workspace role and channel membership; none when either
+    /// is not there or the user is not in the channel's workspace.
     async fn channel_standing(&self, channel_id: Uuid, user_id: Uuid)
     -> StoreResult<Option<ChannelStanding>>;
     /// The channels of a workspace `user_id` sees (theirs, and public ones if `include_public`),

@@ -200,21 +200,21 @@ pub struct ChannelRow {
     pub dm_key: Option<String>,
 }
 
-/// A channel with one user's place in it, read in one query.
+/// A channel with one workspace member's place in it, read in one query.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StandingRow {
     #[sqlx(flatten)]
     pub channel: ChannelRow,
-    /// The user's workspace role; none outside the channel's workspace.
-    pub role: Option<String>,
+    pub role: String,
     pub is_member: bool,
 }
 
-/// A channel with one user's place in it.
+/// A channel with one workspace member's place in it: their role in the channel's workspace and
+/// whether they joined the channel.
 #[derive(Debug, Clone)]
 pub struct ChannelStanding {
     pub channel: Channel,
-    pub role: Option<Role>,
+    pub role: Role,
     pub is_member: bool,
 }
 
@@ -222,7 +222,7 @@ impl From<StandingRow> for ChannelStanding {
     fn from(row: StandingRow) -> Self {
         ChannelStanding {
             channel: row.channel.into(),
-            role: row.role.as_deref().map(Role::from_db),
+            role: Role::from_db(&row.role),
             is_member: row.is_member,
         }
     }

@@ -571,7 +571,7 @@ macro_rules! impl_message_store {
                 let row: Option<StandingRow> = sqlx::query_as(concat!(
                     "SELECT ", channel_columns!(), ", wm.role, cm.user_id IS NOT NULL AS is_member
                      FROM channels c
-                     LEFT JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2
+                     JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2
                      LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2
                      WHERE c.id = $1"
                 ))
