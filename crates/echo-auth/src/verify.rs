@@ -30,12 +30,18 @@ pub enum AuthError {
 /// verifier into a request amplifier against user-service.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Tokens whose signature was checked, remembered until they expire: a client sends the same
+/// access token with every request, and checking an Ed25519 signature costs more than the rest of
+/// a small request. Past this many, expired ones are dropped, then all of them.
+const MAX_VERIFIED: usize = 10_000;
+
 pub struct Verifier {
     settings: AuthSettings,
     source: Box<dyn KeySource>,
     revocations: Arc<dyn Revocations>,
     keys: RwLock<HashMap<String, DecodingKey>>,
     last_refresh: Mutex<Option<Instant>>,
+    verified: std::sync::Mutex<HashMap<String, Claims>>,
 }
 
 impl Verifier {
@@ -46,6 +52,7 @@ impl Verifier {
             revocations,
             keys: RwLock::new(HashMap::new()),
             last_refresh: Mutex::new(None),
+            verified: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -55,6 +62,46 @@ impl Verifier {
 
     /// Checks signature, algorithm, issuer, audience, expiry and revocation.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = match self.remembered(token) {
+            Some(claims) => claims,
+            None => {
+                let claims = self.check_signature(token).await?;
+                self.remember(token, &claims);
+                claims
+            }
+        };
+        // Revocation is checked every time: it can happen at any moment of a token's life.
+        match self.revocations.is_revoked(claims.sid).await {
+            Ok(false) => Ok(claims),
+            Ok(true) => Err(AuthError::Revoked),
+            Err(e) => Err(AuthError::Unavailable(format!("{e:#}"))),
+        }
+    }
+
+    /// The claims of a token verified before that has not expired since.
+    fn remembered(&self, token: &str) -> Option<Claims> {
+        let verified = self.verified.lock().ok()?;
+        verified
+            .get(token)
+            .filter(|claims| claims.exp > now_secs())
+            .cloned()
+    }
+
+    fn remember(&self, token: &str, claims: &Claims) {
+        let Ok(mut verified) = self.verified.lock() else {
+            return;
+        };
+        if verified.len() >= MAX_VERIFIED {
+            let now = now_secs();
+            verified.retain(|_, claims| claims.exp > now);
+            if verified.len() >= MAX_VERIFIED {
+                verified.clear();
+            }
+        }
+        verified.insert(token.to_owned(), claims.clone());
+    }
+
+    async fn check_signature(&self, token: &str) -> Result<Claims, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
         if header.alg != Algorithm::EdDSA {
             return Err(AuthError::Invalid(format!(
@@ -70,18 +117,12 @@ impl Verifier {
         validation.set_audience(&[&self.settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
                 _ => AuthError::Invalid(e.to_string()),
-            })?
-            .claims;
-
-        match self.revocations.is_revoked(claims.sid).await {
-            Ok(false) => Ok(claims),
-            Ok(true) => Err(AuthError::Revoked),
-            Err(e) => Err(AuthError::Unavailable(format!("{e:#}"))),
-        }
+            })
     }
 
     async fn key(&self, kid: &str) -> Result<DecodingKey, AuthError> {
@@ -117,5 +158,66 @@ impl Verifier {
         *self.keys.write().await = keys;
         *last = Some(Instant::now());
         Ok(())
+    }
+}
+
+fn now_secs() -> i64 {
+    i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::keys::FnKeySource;
+    use crate::{Jwks, MemoryRevocations, SigningKey};
+
+    fn claims(settings: &AuthSettings) -> Claims {
+        let now = now_secs();
+        Claims {
+            sub: Uuid::now_v7(),
+            sid: Uuid::now_v7(),
+            iss: settings.issuer.clone(),
+            aud: settings.audience.clone(),
+            iat: now,
+            exp: now + 60,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_is_still_checked_for_revocation_and_a_forged_one_is_not_remembered() {
+        // Arrange
+        let settings = AuthSettings::default();
+        let key = SigningKey::generate("k1").expect("key");
+        let jwks = Jwks {
+            keys: vec![key.jwk()],
+        };
+        let source = FnKeySource(move || {
+            let jwks = jwks.clone();
+            Box::pin(async move { Ok(jwks) }) as futures::future::BoxFuture<'static, _>
+        });
+        let revocations = Arc::new(MemoryRevocations::default());
+        let verifier = Verifier::new(settings.clone(), source, revocations.clone());
+        let claims = claims(&settings);
+        let token = key.sign(&claims).expect("token");
+        let (head, _) = token.rsplit_once('.').expect("a JWT");
+        let forged = format!("{head}.{}", "A".repeat(86));
+        // Act
+        let first = verifier.verify(&token).await;
+        let again = verifier.verify(&token).await;
+        let forgery = verifier.verify(&forged).await;
+        revocations
+            .revoke(claims.sid, Duration::from_secs(60))
+            .await
+            .expect("revoke");
+        let revoked = verifier.verify(&token).await;
+        // Assert
+        assert_eq!(first.expect("valid"), claims);
+        assert_eq!(again.expect("remembered"), claims);
+        assert!(matches!(forgery, Err(AuthError::Invalid(_))), "{forgery:?}");
+        assert!(matches!(revoked, Err(AuthError::Revoked)), "{revoked:?}");
     }
 }

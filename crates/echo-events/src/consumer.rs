@@ -4,7 +4,8 @@
 //! a crash in between redelivers it (to this or another consumer, after `claim_idle`). Handlers
 //! must therefore be idempotent, typically by remembering the envelope ids they applied. The
 //! events of one fetched batch are acknowledged together once the batch is through: one write
-//! to the bus per batch rather than per event.
+//! to the bus per batch rather than per event. A handler may gather its own writes over a batch
+//! too and make them in [`EventHandler::flush`], which runs before the acknowledgement.
 //!
 //! Failures: `HandleError::Retry` retries the same delivery in place with exponential backoff,
 //! which keeps the group's order; after `max_attempts` attempts in total (redeliveries after
@@ -46,6 +47,13 @@ impl From<anyhow::Error> for HandleError {
 #[async_trait::async_trait]
 pub trait EventHandler: Send + Sync + 'static {
     async fn handle(&self, event: &Logged) -> Result<(), HandleError>;
+
+    /// Writes what `handle` gathered over a batch, once the batch is through and before it is
+    /// acknowledged. A failure is retried with backoff; until it succeeds nothing of the batch is
+    /// acknowledged, so a crash meanwhile redelivers the batch.
+    async fn flush(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Exponential backoff between attempts: `initial`, doubled each time, capped at `max`.
@@ -224,9 +232,24 @@ impl Consumer {
                 }
             }
             // Acknowledged even when shutting down, so what was handled is not handled again.
-            if !handled.is_empty() {
+            if !handled.is_empty() && self.flush().await.is_ok() {
                 self.settle(|| self.bus.ack(&self.config.group, &handled)).await;
             }
+        }
+    }
+
+    /// Runs the handler's flush until it succeeds; `Err` if shut down first.
+    async fn flush(&self) -> Result<(), ()> {
+        let mut failures = 0_u32;
+        loop {
+            let result = AssertUnwindSafe(self.handler.flush())
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("flush panicked")));
+            let Err(error) = result else { return Ok(()) };
+            failures = failures.saturating_add(1);
+            tracing::warn!(error = %format!("{error:#}"), "flushing a batch failed; retrying");
+            self.sleep(self.config.backoff.delay(failures)).await?;
         }
     }
 

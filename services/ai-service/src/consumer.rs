@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use echo_events::{EventHandler, HandleError, Logged};
+use echo_events::{EventHandler, HandleError, Logged, Position};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -18,23 +18,18 @@ use crate::store::{ChannelRow, MessageRow};
 
 pub struct Indexer {
     pub core: Arc<Core>,
-    /// Events handled since the position was last written down.
-    pub unsaved: std::sync::atomic::AtomicU32,
+    /// The position last written down.
+    saved: std::sync::Mutex<Option<Position>>,
 }
 
 impl Indexer {
     pub fn new(core: Arc<Core>) -> Self {
         Self {
             core,
-            unsaved: std::sync::atomic::AtomicU32::new(0),
+            saved: std::sync::Mutex::new(None),
         }
     }
 }
-
-/// Events of kinds this consumer ignores (typing, presence…) between two writes of its position:
-/// the bus remembers the group's position anyway, this one only feeds the status's lag after a
-/// restart, so it need not cost a write per keystroke event.
-const SAVE_EVERY: u32 = 100;
 
 /// The event kinds this consumer understands, all at version 1.
 const KINDS: &[&str] = &[
@@ -138,9 +133,32 @@ impl EventHandler for Indexer {
                 )));
             }
             self.apply(kind, event).await?;
-            self.record_position(event, true).await;
-        } else {
-            self.record_position(event, false).await;
+        }
+        let mut processed = self.core.processed.lock().unwrap_or_else(|e| e.into_inner());
+        if processed.is_none_or(|p| p < event.position) {
+            *processed = Some(event.position);
+        }
+        Ok(())
+    }
+
+    /// Writes down how far the consumer got, once per batch: the bus remembers the group's
+    /// position anyway, this one only feeds the status's lag after a restart. Failing to write it
+    /// only makes that lag look larger until the next batch, so it is not retried.
+    async fn flush(&self) -> anyhow::Result<()> {
+        let processed = *self.core.processed.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(position) = processed else { return Ok(()) };
+        if *self.saved.lock().unwrap_or_else(|e| e.into_inner()) == Some(position) {
+            return Ok(());
+        }
+        let now = echo_domain::time::now_ms();
+        match self
+            .core
+            .store
+            .set_position(&self.core.group, &position.to_string(), now)
+            .await
+        {
+            Ok(()) => *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(position),
+            Err(error) => tracing::warn!(%error, "recording the consumer position failed"),
         }
         Ok(())
     }
@@ -256,31 +274,6 @@ impl Indexer {
             c.archived,
         );
         Ok(())
-    }
-
-    /// Remembers how far the consumer got, for the status's lag (and across restarts). Failing to
-    /// record it only makes the lag look larger until the next event, so it is not retried.
-    async fn record_position(&self, event: &Logged, applied: bool) {
-        {
-            let mut processed = self.core.processed.lock().unwrap_or_else(|e| e.into_inner());
-            if processed.is_none_or(|p| p < event.position) {
-                *processed = Some(event.position);
-            }
-        }
-        let unsaved = self.unsaved.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if !applied && unsaved < SAVE_EVERY {
-            return;
-        }
-        self.unsaved.store(0, std::sync::atomic::Ordering::Relaxed);
-        let now = echo_domain::time::now_ms();
-        if let Err(error) = self
-            .core
-            .store
-            .set_position(&self.core.group, &event.position.to_string(), now)
-            .await
-        {
-            tracing::warn!(%error, "recording the consumer position failed");
-        }
     }
 }
 

@@ -107,6 +107,7 @@ impl MessageService {
                 .smtp_url
                 .as_ref()
                 .map(|_| i64::try_from(config.notifications.email_delay_ms).unwrap_or(i64::MAX)),
+            decided: Default::default(),
         };
         let consumer = ConsumerConfig::new(notifications::consumer::GROUP, consumer_name());
         let notifier_task =
@@ -171,6 +172,7 @@ impl MessageService {
             echo_events::spawn_consumer(deps.bus.clone(), consumer, Arc::new(auditor), shutdown.clone());
         let state = AppState {
             config: Arc::new(config),
+            posts: store::PostQueue::spawn(store.clone()),
             store,
             verifier: deps.verifier,
             bus: deps.bus,

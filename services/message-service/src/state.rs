@@ -16,12 +16,14 @@ use crate::notifications::store::NotificationStore;
 use crate::notifications::unsubscribe::UnsubscribeKey;
 use crate::notifications::webpush::Vapid;
 use crate::realtime::Realtime;
-use crate::store::MessageStore;
+use crate::store::{MessageStore, PostQueue};
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn MessageStore>,
+    /// Posts go through here: it commits the posts waiting together.
+    pub posts: PostQueue,
     pub verifier: Arc<Verifier>,
     pub bus: Arc<dyn EventBus>,
     /// Wakes the outbox relay after a commit that enqueued events.

@@ -263,6 +263,77 @@ pub async fn a_runner_acknowledges_the_batches_it_handled(backend: Backend) {
     within("consumer to stop", task).await.unwrap();
 }
 
+/// Gathers event ids in `handle` and writes them in `flush`, which fails the first times.
+struct Gatherer {
+    bus: Arc<dyn EventBus>,
+    gathered: std::sync::Mutex<Vec<uuid::Uuid>>,
+    written: std::sync::Mutex<Vec<uuid::Uuid>>,
+    failures_left: std::sync::atomic::AtomicU32,
+    pending_at_failures: std::sync::Mutex<Vec<u64>>,
+}
+
+#[async_trait::async_trait]
+impl echo_events::EventHandler for Gatherer {
+    async fn handle(&self, event: &echo_events::Logged) -> Result<(), echo_events::HandleError> {
+        self.gathered.lock().unwrap().push(event.envelope.id);
+        Ok(())
+    }
+
+    async fn flush(&self) -> anyhow::Result<()> {
+        if self
+            .failures_left
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok()
+        {
+            let groups = admin::groups(self.bus.as_ref()).await?;
+            self.pending_at_failures.lock().unwrap().push(groups[0].pending);
+            anyhow::bail!("the store is down");
+        }
+        let gathered = std::mem::take(&mut *self.gathered.lock().unwrap());
+        self.written.lock().unwrap().extend(gathered);
+        Ok(())
+    }
+}
+
+pub async fn a_batch_is_acknowledged_only_after_its_handler_flushed_it(backend: Backend) {
+    let bus = backend.open().await;
+    let sent = events(30);
+    let positions = bus.publish(&sent).await.unwrap();
+    let gatherer = Arc::new(Gatherer {
+        bus: bus.clone(),
+        gathered: Default::default(),
+        written: Default::default(),
+        failures_left: 2.into(),
+        pending_at_failures: Default::default(),
+    });
+    let stop = CancellationToken::new();
+
+    let task = spawn_consumer(
+        bus.clone(),
+        consumer_config("g", "c1"),
+        gatherer.clone(),
+        stop.clone(),
+    );
+    eventually("the group to have nothing pending", || async {
+        let groups = admin::groups(bus.as_ref()).await.unwrap();
+        groups
+            .first()
+            .is_some_and(|g| g.pending == 0 && g.last_delivered == positions[29])
+    })
+    .await;
+    stop.cancel();
+    within("consumer to stop", task).await.unwrap();
+
+    // Both failed flushes saw the whole batch still pending; then it was written once.
+    assert_eq!(*gatherer.pending_at_failures.lock().unwrap(), vec![30, 30]);
+    let written = gatherer.written.lock().unwrap().clone();
+    assert_eq!(written, sent.iter().map(|e| e.id).collect::<Vec<_>>());
+}
+
 pub async fn a_poison_event_goes_to_the_dead_letter_list_after_max_attempts_and_the_group_moves_on(
     backend: Backend,
 ) {
@@ -653,6 +724,7 @@ contract!(
     a_delivery_not_acked_before_a_crash_is_redelivered_after_the_idle_timeout,
     a_runner_retries_a_failing_handler_with_backoff_until_it_succeeds,
     a_runner_acknowledges_the_batches_it_handled,
+    a_batch_is_acknowledged_only_after_its_handler_flushed_it,
     a_poison_event_goes_to_the_dead_letter_list_after_max_attempts_and_the_group_moves_on,
     a_dead_letter_retried_from_the_admin_list_is_redelivered_to_its_group_only,
     an_event_of_an_unknown_version_is_parked_without_retries,

@@ -167,7 +167,7 @@ pub(crate) async fn post_message(
         file_ids,
         now: now_ms(),
     };
-    let (message, created) = state.store.post_message(&new).await?;
+    let (message, created) = state.posts.post(new).await?;
     if created {
         state.published();
     }

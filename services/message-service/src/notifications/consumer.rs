@@ -46,6 +46,8 @@ pub struct Notifier {
     pub pushes: Arc<Notify>,
     /// How long a mention or DM waits unread before it is emailed; None when email is off.
     pub email_delay_ms: Option<i64>,
+    /// The decisions of the batch being handled, recorded together when it is through.
+    pub decided: std::sync::Mutex<Vec<Run>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,12 +126,39 @@ impl EventHandler for Notifier {
         }
         Ok(())
     }
+
+    async fn flush(&self) -> anyhow::Result<()> {
+        let runs = std::mem::take(&mut *self.decided());
+        if runs.is_empty() {
+            return Ok(());
+        }
+        match self.notifications.record(&runs).await {
+            Ok(created) => {
+                if !created.is_empty() {
+                    self.relay.notify();
+                    self.pushes.notify_one();
+                }
+                tracing::debug!(
+                    messages = runs.len(),
+                    notified = created.len(),
+                    "notifications decided"
+                );
+                Ok(())
+            }
+            Err(error) => {
+                // Kept for the retry: the batch is not acknowledged until they are recorded.
+                self.decided().splice(0..0, runs);
+                Err(error).context("recording notifications")
+            }
+        }
+    }
 }
 
 impl Notifier {
-    /// Decides and stores the notifications of one message, unless it was decided before (a
-    /// redelivery is decided again, and [`NotificationStore::record`] keeps the first decision:
-    /// rare enough not to look it up for every message).
+    /// Decides the notifications of one message, to be stored with the rest of the batch in
+    /// `flush`, unless it was decided before (a redelivery is decided again, and
+    /// [`NotificationStore::record`] keeps the first decision: rare enough not to look it up for
+    /// every message).
     ///
     /// The message is as posted: an edit does not notify again, and a message deleted meanwhile
     /// has no candidates.
@@ -207,13 +236,11 @@ impl Notifier {
             now: now.timestamp_millis(),
             decisions,
         };
-        if let Some(created) = self.notifications.record(&run).await? {
-            if !created.is_empty() {
-                self.relay.notify();
-                self.pushes.notify_one();
-            }
-            tracing::debug!(notified = created.len(), "notifications decided");
-        }
+        self.decided().push(run);
         Ok(())
+    }
+
+    fn decided(&self) -> std::sync::MutexGuard<'_, Vec<Run>> {
+        self.decided.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

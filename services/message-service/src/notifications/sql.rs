@@ -217,96 +217,98 @@ macro_rules! impl_notification_store {
                 .await?)
             }
 
-            #[tracing::instrument(skip_all, fields(message_id = %run.message_id, decisions = run.decisions.len()))]
-            async fn record(&self, run: &Run) -> StoreResult<Option<Vec<Notification>>> {
+            #[tracing::instrument(skip_all, fields(runs = runs.len()))]
+            async fn record(&self, runs: &[Run]) -> StoreResult<Vec<Notification>> {
                 let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
-                // The run row is the idempotency key: whoever inserts it decides, once.
-                let first = sqlx::query("INSERT INTO notification_runs (message_id, decided_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(run.message_id)
-                    .bind(run.now)
-                    .execute(&mut *tx)
-                    .await?;
-                if first.rows_affected() == 0 {
-                    return Ok(None);
-                }
                 let mut created = Vec::new();
                 let mut events = Vec::new();
-                for decided in &run.decisions {
-                    let (user_id, decision) = (&decided.user_id, &decided.decision);
-                    let reasons: Vec<&str> = decision.reasons.iter().map(|r| r.as_str()).collect();
-                    sqlx::query(
-                        "INSERT INTO notification_decisions (message_id, user_id, notified, kind, reasons, via, decided_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(run.message_id)
-                    .bind(user_id)
-                    .bind(decision.notified)
-                    .bind(decision.kind.as_str())
-                    .bind(serde_json::to_string(&reasons).unwrap_or_else(|_| "[]".into()))
-                    .bind(serde_json::to_string(&decided.via()).unwrap_or_else(|_| "[]".into()))
-                    .bind(run.now)
-                    .execute(&mut *tx)
-                    .await?;
-                    if !decision.notified {
-                        continue;
-                    }
-                    let id = echo_domain::new_id();
-                    let inserted = sqlx::query(
-                        "INSERT INTO notifications (id, user_id, message_id, kind, channel_id, workspace_id, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(user_id)
-                    .bind(run.message_id)
-                    .bind(decision.kind.as_str())
-                    .bind(run.channel_id)
-                    .bind(run.workspace_id)
-                    .bind(run.now)
-                    .execute(&mut *tx)
-                    .await?;
-                    if inserted.rows_affected() == 0 {
-                        continue;
-                    }
-                    let notification = NotificationRow {
-                        id,
-                        message_id: run.message_id,
-                        kind: decision.kind.as_str().to_owned(),
-                        channel_id: run.channel_id,
-                        workspace_id: run.workspace_id,
-                        created_at: run.now,
-                        read_at: None,
-                    }
-                    .into_notification();
-                    if !decided.live {
-                        // Nobody will see the live event: push to the person's browsers instead.
-                        sqlx::query(
-                            "INSERT INTO notification_deliveries (notification_id, channel, target, user_id, status, attempts, due_at)
-                             SELECT $1, 'web_push', s.id, s.user_id, 'pending', 0, $3 FROM push_subscriptions s WHERE s.user_id = $2
-                             ON CONFLICT DO NOTHING",
-                        )
-                        .bind(id)
-                        .bind(user_id)
+                for run in runs {
+                    // The run row is the idempotency key: whoever inserts it decides, once.
+                    let first = sqlx::query("INSERT INTO notification_runs (message_id, decided_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(run.message_id)
                         .bind(run.now)
                         .execute(&mut *tx)
                         .await?;
+                    if first.rows_affected() == 0 {
+                        continue;
                     }
-                    if let Some(due_at) = decided.email_due_at {
+                    for decided in &run.decisions {
+                        let (user_id, decision) = (&decided.user_id, &decided.decision);
+                        let reasons: Vec<&str> = decision.reasons.iter().map(|r| r.as_str()).collect();
                         sqlx::query(
-                            "INSERT INTO notification_deliveries (notification_id, channel, target, user_id, status, attempts, due_at)
-                             VALUES ($1, 'email', $2, $2, 'pending', 0, $3) ON CONFLICT DO NOTHING",
+                            "INSERT INTO notification_decisions (message_id, user_id, notified, kind, reasons, via, decided_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(run.message_id)
+                        .bind(user_id)
+                        .bind(decision.notified)
+                        .bind(decision.kind.as_str())
+                        .bind(serde_json::to_string(&reasons).unwrap_or_else(|_| "[]".into()))
+                        .bind(serde_json::to_string(&decided.via()).unwrap_or_else(|_| "[]".into()))
+                        .bind(run.now)
+                        .execute(&mut *tx)
+                        .await?;
+                        if !decision.notified {
+                            continue;
+                        }
+                        let id = echo_domain::new_id();
+                        let inserted = sqlx::query(
+                            "INSERT INTO notifications (id, user_id, message_id, kind, channel_id, workspace_id, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                         )
                         .bind(id)
                         .bind(user_id)
-                        .bind(due_at)
+                        .bind(run.message_id)
+                        .bind(decision.kind.as_str())
+                        .bind(run.channel_id)
+                        .bind(run.workspace_id)
+                        .bind(run.now)
                         .execute(&mut *tx)
                         .await?;
+                        if inserted.rows_affected() == 0 {
+                            continue;
+                        }
+                        let notification = NotificationRow {
+                            id,
+                            message_id: run.message_id,
+                            kind: decision.kind.as_str().to_owned(),
+                            channel_id: run.channel_id,
+                            workspace_id: run.workspace_id,
+                            created_at: run.now,
+                            read_at: None,
+                        }
+                        .into_notification();
+                        if !decided.live {
+                            // Nobody will see the live event: push to the person's browsers instead.
+                            sqlx::query(
+                                "INSERT INTO notification_deliveries (notification_id, channel, target, user_id, status, attempts, due_at)
+                                 SELECT $1, 'web_push', s.id, s.user_id, 'pending', 0, $3 FROM push_subscriptions s WHERE s.user_id = $2
+                                 ON CONFLICT DO NOTHING",
+                            )
+                            .bind(id)
+                            .bind(user_id)
+                            .bind(run.now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        if let Some(due_at) = decided.email_due_at {
+                            sqlx::query(
+                                "INSERT INTO notification_deliveries (notification_id, channel, target, user_id, status, attempts, due_at)
+                                 VALUES ($1, 'email', $2, $2, 'pending', 0, $3) ON CONFLICT DO NOTHING",
+                            )
+                            .bind(id)
+                            .bind(user_id)
+                            .bind(due_at)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        events.push(notification_event(*user_id, &notification, run.author_id, &run.preview));
+                        created.push(notification);
                     }
-                    events.push(notification_event(*user_id, &notification, run.author_id, &run.preview));
-                    created.push(notification);
                 }
                 $enqueue(&mut *tx, &events).await?;
                 tx.commit().await?;
-                Ok(Some(created))
+                Ok(created)
             }
 
             #[tracing::instrument(skip_all, fields(message_id = %message_id, user_id = %user_id))]

@@ -264,10 +264,11 @@ pub trait NotificationStore: Send + Sync + 'static {
     async fn decided(&self, message_id: Uuid) -> StoreResult<bool>;
     /// The people a message may address, and what the rules need to know about each.
     async fn candidates(&self, query: &CandidateQuery) -> StoreResult<Vec<CandidateRow>>;
-    /// Stores the decisions, the notifications of those notified, their events and (for those
-    /// without a live connection) their pushes to deliver, in one transaction; None (and nothing
-    /// changed) when the message was already decided.
-    async fn record(&self, run: &Run) -> StoreResult<Option<Vec<Notification>>>;
+    /// Stores the decisions of messages, the notifications of those notified, their events and
+    /// (for those without a live connection) their pushes to deliver, in one transaction, and
+    /// returns the notifications created. A message decided before is skipped: its first
+    /// decision stands.
+    async fn record(&self, runs: &[Run]) -> StoreResult<Vec<Notification>>;
     /// The decision about one person for a message.
     async fn decision(&self, message_id: Uuid, user_id: Uuid) -> StoreResult<Option<DecisionRow>>;
 

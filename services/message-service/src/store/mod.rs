@@ -8,6 +8,7 @@
 //! `messages`, `message_mentions` and each member's read marker with indexed queries, so edits,
 //! deletes and leaves cannot leave a stale counter behind.
 
+mod group_commit;
 mod postgres;
 mod rows;
 mod sql;
@@ -19,6 +20,7 @@ use async_trait::async_trait;
 use echo_db::{Db, Migrations};
 use uuid::Uuid;
 
+pub use self::group_commit::PostQueue;
 pub use self::postgres::PostgresStore;
 pub use self::rows::*;
 pub use self::sqlite::SqliteStore;
@@ -45,6 +47,10 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Rows per multi-row statement: 500 rows of up to 10 columns stay well under the bind limits of
+/// both backends (32,766 in SQLite, 65,535 in PostgreSQL).
+pub const ROWS_PER_STATEMENT: usize = 500;
 
 /// The storage of workspaces, channels and messages.
 #[async_trait]
@@ -119,9 +125,14 @@ pub trait MessageStore: Send + Sync + 'static {
     /// Moves a member's read marker forward to `message_id`; false if it was already there or past.
     async fn mark_read(&self, channel_id: Uuid, user_id: Uuid, message_id: Uuid) -> StoreResult<bool>;
 
-    /// Posts a message (or reply). A repeated `client_msg_id` of the same author returns the first
-    /// message and false.
-    async fn post_message(&self, new: &NewMessage) -> StoreResult<(Message, bool)>;
+    /// Posts messages (and replies) in one transaction, answering each in the batch's order. A
+    /// repeated `client_msg_id` of the same author returns the first message and false.
+    async fn post_messages(&self, batch: &[NewMessage]) -> StoreResult<Vec<(Message, bool)>>;
+    /// Posts one message; see [`post_messages`](Self::post_messages).
+    async fn post_message(&self, new: &NewMessage) -> StoreResult<(Message, bool)> {
+        let mut posted = self.post_messages(std::slice::from_ref(new)).await?;
+        Ok(posted.pop().ok_or(sqlx::Error::RowNotFound)?)
+    }
     /// A message by id, hydrated, with its workspace.
     async fn message(&self, message_id: Uuid) -> StoreResult<Option<(Message, Uuid)>>;
     /// A channel's messages (not replies), newest first, and whether more lie beyond the page.

@@ -27,7 +27,7 @@ macro_rules! channel_columns {
 
 macro_rules! impl_message_store {
     ($store:ty, $db:ty, $conn:ty, $dialect:expr, $enqueue:path) => {
-        use std::collections::HashMap;
+        use std::collections::{BTreeSet, HashMap, HashSet};
 
         use echo_events::Envelope;
         use uuid::Uuid;
@@ -173,15 +173,14 @@ macro_rules! impl_message_store {
 
             /// Adds words to the vocabulary that partial words are looked up in.
             async fn add_search_terms(conn: &mut $conn, terms: &[String]) -> StoreResult<()> {
-                if terms.is_empty() {
-                    return Ok(());
+                for chunk in terms.chunks(ROWS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO search_terms (term) ");
+                    insert.push_values(chunk, |mut row, term| {
+                        row.push_bind(term);
+                    });
+                    insert.push(" ON CONFLICT DO NOTHING");
+                    insert.build().execute(&mut *conn).await?;
                 }
-                let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO search_terms (term) ");
-                insert.push_values(terms, |mut row, term| {
-                    row.push_bind(term);
-                });
-                insert.push(" ON CONFLICT DO NOTHING");
-                insert.build().execute(&mut *conn).await?;
                 Ok(())
             }
 
@@ -189,6 +188,44 @@ macro_rules! impl_message_store {
                 for user_id in &mentions.user_ids {
                     sqlx::query("INSERT INTO message_mentions (message_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                         .bind(message_id)
+                        .bind(user_id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            /// The message a resend repeats: the author's first with the same `client_msg_id`.
+            async fn first_of_resend(&self, new: &NewMessage) -> StoreResult<Message> {
+                let first: Uuid = sqlx::query_scalar("SELECT id FROM messages WHERE author_id = $1 AND client_msg_id = $2")
+                    .bind(new.author_id)
+                    .bind(&new.client_msg_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let (first, _) = self.message(first).await?.ok_or(sqlx::Error::RowNotFound)?;
+                Ok(first)
+            }
+
+            /// A reply's thread follows: the replier follows it (again, if they had unfollowed it) and
+            /// has read it up to the reply; the root's author and the people mentioned follow it from
+            /// here on unless they unfollowed it.
+            async fn follow_thread(conn: &mut $conn, root_id: Uuid, reply: &NewMessage) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO thread_follows (root_id, user_id, last_read_id) VALUES ($1, $2, $3)
+                     ON CONFLICT (root_id, user_id) DO UPDATE SET last_read_id = excluded.last_read_id, following = TRUE",
+                )
+                .bind(root_id)
+                .bind(reply.author_id)
+                .bind(reply.id)
+                .execute(&mut *conn)
+                .await?;
+                let root_author: Option<Uuid> = sqlx::query_scalar("SELECT author_id FROM messages WHERE id = $1")
+                    .bind(root_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                for user_id in root_author.iter().chain(reply.mentions.user_ids.iter()) {
+                    sqlx::query("INSERT INTO thread_follows (root_id, user_id, last_read_id) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING")
+                        .bind(root_id)
                         .bind(user_id)
                         .execute(&mut *conn)
                         .await?;
@@ -723,127 +760,141 @@ macro_rules! impl_message_store {
                 Ok(true)
             }
 
-            #[tracing::instrument(skip_all, fields(channel_id = %new.channel_id, message_id = %new.id))]
-            async fn post_message(&self, new: &NewMessage) -> StoreResult<(Message, bool)> {
+            #[tracing::instrument(skip_all, fields(count = batch.len()))]
+            async fn post_messages(&self, batch: &[NewMessage]) -> StoreResult<Vec<(Message, bool)>> {
+                // One transaction for the whole batch, and one multi-row statement per table where
+                // the rows allow it: a commit and a statement cost the same for one post or fifty.
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
                 // A resend is caught by the unique index on (author, client_msg_id) rather than
                 // looked up first: resends are rare, and every post would pay for the look-up.
-                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
-                let inserted = sqlx::query(
-                    "INSERT INTO messages (id, channel_id, workspace_id, author_id, text, thread_root_id, client_msg_id,
-                                           mention_channel, mention_here, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(new.id)
-                .bind(new.channel_id)
-                .bind(new.workspace_id)
-                .bind(new.author_id)
-                .bind(&new.text)
-                .bind(new.thread_root_id)
-                .bind(&new.client_msg_id)
-                .bind(new.mentions.channel)
-                .bind(new.mentions.here)
-                .bind(new.now)
-                .execute(&mut *tx)
-                .await;
-                match inserted {
-                    Err(e) if echo_db::is_unique_violation(&e) => {
-                        // A resend: answer with the first message.
-                        drop(tx);
-                        let first: Uuid = sqlx::query_scalar("SELECT id FROM messages WHERE author_id = $1 AND client_msg_id = $2")
-                            .bind(new.author_id)
-                            .bind(&new.client_msg_id)
-                            .fetch_one(&self.pool)
-                            .await?;
-                        let (first, _) = self.message(first).await?.ok_or(sqlx::Error::RowNotFound)?;
-                        return Ok((first, false));
-                    }
-                    other => other?,
-                };
-                Self::insert_mentions(&mut tx, new.id, &new.mentions).await?;
-                for (position, file_id) in new.file_ids.iter().enumerate() {
-                    sqlx::query("INSERT INTO message_files (message_id, file_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                        .bind(new.id)
-                        .bind(file_id)
-                        .bind(position as i32)
-                        .execute(&mut *tx)
-                        .await?;
+                let mut created: HashSet<Uuid> = HashSet::new();
+                for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO messages (id, channel_id, workspace_id, author_id, text, thread_root_id, client_msg_id,
+                                               mention_channel, mention_here, created_at) ",
+                    );
+                    insert.push_values(chunk, |mut row, new| {
+                        row.push_bind(new.id)
+                            .push_bind(new.channel_id)
+                            .push_bind(new.workspace_id)
+                            .push_bind(new.author_id)
+                            .push_bind(&new.text)
+                            .push_bind(new.thread_root_id)
+                            .push_bind(&new.client_msg_id)
+                            .push_bind(new.mentions.channel)
+                            .push_bind(new.mentions.here)
+                            .push_bind(new.now);
+                    });
+                    insert.push(" ON CONFLICT DO NOTHING RETURNING id");
+                    let ids: Vec<Uuid> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+                    created.extend(ids);
                 }
-                let body = if new.file_ids.is_empty() {
-                    new.text.clone()
-                } else {
-                    Self::search_body(&mut tx, new.id, &new.text).await?
-                };
-                let entry = index::entry($dialect, &body);
-                let facts = index::Facts {
-                    channel_id: new.channel_id,
-                    author_id: new.author_id,
-                    text: &new.text,
-                    has_file: !new.file_ids.is_empty(),
-                    mentioned: &new.mentions.user_ids,
-                    mentions_everyone: new.mentions.channel || new.mentions.here,
-                };
-                sqlx::query("INSERT INTO message_search (message_id, body, words, scope) VALUES ($1, $2, $3, $4)")
-                    .bind(new.id)
-                    .bind(&body)
-                    .bind(&entry.words)
-                    .bind(index::scope($dialect, &facts))
-                    .execute(&mut *tx)
-                    .await?;
-                Self::add_search_terms(&mut tx, &entry.terms).await?;
-                let mut out = Vec::new();
-                match new.thread_root_id {
-                    None => {
-                        // One's own message is never unread: posting moves one's marker past it.
-                        let moved = sqlx::query(
-                            "UPDATE channel_members SET last_read_id = $3
-                             WHERE channel_id = $1 AND user_id = $2 AND (last_read_id IS NULL OR last_read_id < $3)",
-                        )
-                        .bind(new.channel_id)
-                        .bind(new.author_id)
-                        .bind(new.id)
-                        .execute(&mut *tx)
-                        .await?;
-                        if moved.rows_affected() == 1 {
-                            out.push(events::read_marker_updated(new.workspace_id, new.channel_id, new.id, new.author_id));
+                let posted: Vec<&NewMessage> = batch.iter().filter(|new| created.contains(&new.id)).collect();
+
+                let mentions: Vec<(Uuid, Uuid)> =
+                    posted.iter().flat_map(|new| new.mentions.user_ids.iter().map(|user_id| (new.id, *user_id))).collect();
+                for chunk in mentions.chunks(ROWS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO message_mentions (message_id, user_id) ");
+                    insert.push_values(chunk, |mut row, (message_id, user_id)| {
+                        row.push_bind(*message_id).push_bind(*user_id);
+                    });
+                    insert.push(" ON CONFLICT DO NOTHING");
+                    insert.build().execute(&mut *tx).await?;
+                }
+                let files: Vec<(Uuid, Uuid, i32)> = posted
+                    .iter()
+                    .flat_map(|new| new.file_ids.iter().enumerate().map(|(position, file_id)| (new.id, *file_id, position as i32)))
+                    .collect();
+                for chunk in files.chunks(ROWS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO message_files (message_id, file_id, position) ");
+                    insert.push_values(chunk, |mut row, (message_id, file_id, position)| {
+                        row.push_bind(*message_id).push_bind(*file_id).push_bind(*position);
+                    });
+                    insert.push(" ON CONFLICT DO NOTHING");
+                    insert.build().execute(&mut *tx).await?;
+                }
+
+                let mut search = Vec::with_capacity(posted.len());
+                let mut terms = BTreeSet::new();
+                for new in &posted {
+                    let body = if new.file_ids.is_empty() {
+                        new.text.clone()
+                    } else {
+                        Self::search_body(&mut tx, new.id, &new.text).await?
+                    };
+                    let entry = index::entry($dialect, &body);
+                    let facts = index::Facts {
+                        channel_id: new.channel_id,
+                        author_id: new.author_id,
+                        text: &new.text,
+                        has_file: !new.file_ids.is_empty(),
+                        mentioned: &new.mentions.user_ids,
+                        mentions_everyone: new.mentions.channel || new.mentions.here,
+                    };
+                    terms.extend(entry.terms);
+                    search.push((new.id, body, entry.words, index::scope($dialect, &facts)));
+                }
+                for chunk in search.chunks(ROWS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO message_search (message_id, body, words, scope) ");
+                    insert.push_values(chunk, |mut row, (message_id, body, words, scope)| {
+                        row.push_bind(*message_id).push_bind(body).push_bind(words).push_bind(scope);
+                    });
+                    insert.build().execute(&mut *tx).await?;
+                }
+                Self::add_search_terms(&mut tx, &terms.into_iter().collect::<Vec<_>>()).await?;
+
+                let mut out: Vec<Envelope> = Vec::with_capacity(posted.len() + 1);
+                let mut messages: HashMap<Uuid, Message> = HashMap::with_capacity(posted.len());
+                for new in &posted {
+                    if let Some(root_id) = new.thread_root_id {
+                        Self::follow_thread(&mut tx, root_id, new).await?;
+                    }
+                    // Without files everything the message shows is in hand; files are read back for their objects.
+                    let message = if new.file_ids.is_empty() {
+                        new.posted()
+                    } else {
+                        Self::load_message(&mut tx, new.id).await?.ok_or(sqlx::Error::RowNotFound)?.0
+                    };
+                    out.push(events::message_created(new.workspace_id, &message));
+                    messages.insert(new.id, message);
+                }
+                // One's own message is never unread: posting in a channel moves one's marker past it.
+                let mut markers: HashMap<(Uuid, Uuid), (Uuid, Uuid)> = HashMap::new();
+                for new in posted.iter().filter(|new| new.thread_root_id.is_none()) {
+                    let newest = markers.entry((new.channel_id, new.author_id)).or_insert((new.id, new.workspace_id));
+                    newest.0 = newest.0.max(new.id);
+                }
+                let markers: Vec<_> = markers.into_iter().collect();
+                for chunk in markers.chunks(ROWS_PER_STATEMENT) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE channel_members SET last_read_id = v.column3 FROM (");
+                    update.push_values(chunk, |mut row, ((channel_id, user_id), (message_id, _))| {
+                        row.push_bind(*channel_id).push_bind(*user_id).push_bind(*message_id);
+                    });
+                    update.push(
+                        ") AS v WHERE channel_members.channel_id = v.column1 AND channel_members.user_id = v.column2
+                           AND (channel_members.last_read_id IS NULL OR channel_members.last_read_id < v.column3)
+                         RETURNING channel_members.channel_id, channel_members.user_id",
+                    );
+                    let moved: Vec<(Uuid, Uuid)> = update.build_query_as().fetch_all(&mut *tx).await?;
+                    for ((channel_id, user_id), (message_id, workspace_id)) in chunk {
+                        if moved.contains(&(*channel_id, *user_id)) {
+                            out.push(events::read_marker_updated(*workspace_id, *channel_id, *message_id, *user_id));
                         }
                     }
-                    Some(root_id) => {
-                        // Repliers follow the thread (again, if they had unfollowed it) and have read
-                        // it up to their reply; the root's author and people mentioned follow it from
-                        // here on unless they unfollowed it.
-                        sqlx::query(
-                            "INSERT INTO thread_follows (root_id, user_id, last_read_id) VALUES ($1, $2, $3)
-                             ON CONFLICT (root_id, user_id) DO UPDATE SET last_read_id = excluded.last_read_id, following = TRUE",
-                        )
-                        .bind(root_id)
-                        .bind(new.author_id)
-                        .bind(new.id)
-                        .execute(&mut *tx)
-                        .await?;
-                        let root_author: Option<Uuid> = sqlx::query_scalar("SELECT author_id FROM messages WHERE id = $1")
-                            .bind(root_id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        for user_id in root_author.iter().chain(new.mentions.user_ids.iter()) {
-                            sqlx::query("INSERT INTO thread_follows (root_id, user_id, last_read_id) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING")
-                                .bind(root_id)
-                                .bind(user_id)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                    }
                 }
-                // Without files everything the message shows is in hand; files are read back for their objects.
-                let message = if new.file_ids.is_empty() {
-                    new.posted()
-                } else {
-                    Self::load_message(&mut tx, new.id).await?.ok_or(sqlx::Error::RowNotFound)?.0
-                };
-                out.insert(0, events::message_created(new.workspace_id, &message));
                 Self::enqueue(&mut tx, &out).await?;
                 tx.commit().await?;
-                Ok((message, true))
+
+                let mut results = Vec::with_capacity(batch.len());
+                for new in batch {
+                    match messages.remove(&new.id) {
+                        Some(message) => results.push((message, true)),
+                        None => results.push((self.first_of_resend(new).await?, false)),
+                    }
+                }
+                Ok(results)
             }
+
 
             #[tracing::instrument(skip_all, fields(message_id = %message_id))]
             async fn message(&self, message_id: Uuid) -> StoreResult<Option<(Message, Uuid)>> {

@@ -1,6 +1,9 @@
 use echo_test_support::{Backend, TestApp, on_both_backends};
+use message_service::mentions::Mentions;
+use message_service::store::NewMessage;
 use reqwest::StatusCode;
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::helpers::*;
 
@@ -154,5 +157,86 @@ on_both_backends! {
         assert_eq!(edited["mentions"], json!([]));
         assert_eq!(edited["mentions_channel"], true);
         assert_eq!(edited["mentions_here"], false);
+    }
+
+    async fn a_batch_of_posts_is_one_commit_answered_in_order(app: TestApp) {
+        // Arrange
+        let alice = app.register("Alice").await;
+        let bob = app.register("Bob").await;
+        let (ws, general) = workspace(&app, &alice, "Acme").await;
+        join(&app, &alice, &ws, &bob, "member").await;
+        let root = post(&app, &alice, &general, "root").await;
+        let store = app.system.messages.state().store.clone();
+        let (workspace_id, channel_id): (Uuid, Uuid) = (ws.parse().expect("uuid"), general.parse().expect("uuid"));
+        let new = |author_id: Uuid, text: &str, client_msg_id: Option<&str>, thread_root_id: Option<Uuid>, mentioned: Vec<Uuid>| NewMessage {
+            id: Uuid::now_v7(),
+            channel_id,
+            workspace_id,
+            author_id,
+            text: text.to_owned(),
+            thread_root_id,
+            client_msg_id: client_msg_id.map(str::to_owned),
+            mentions: Mentions { user_ids: mentioned, ..Mentions::default() },
+            file_ids: Vec::new(),
+            now: echo_domain::time::now_ms(),
+        };
+        let batch = vec![
+            new(alice.id, "first zebracorn", Some("c-1"), None, vec![]),
+            new(bob.id, "hello", None, None, vec![alice.id]),
+            new(alice.id, "first zebracorn, resent", Some("c-1"), None, vec![]),
+            new(bob.id, "in the thread", None, Some(id(&root).parse().expect("uuid")), vec![]),
+            new(alice.id, "second zebracorn", None, None, vec![]),
+        ];
+        // Act
+        let posted = store.post_messages(&batch).await.expect("posted");
+        // Assert: answers in the batch's order, the resend answered with the first message
+        let created: Vec<bool> = posted.iter().map(|(_, created)| *created).collect();
+        assert_eq!(created, vec![true, true, false, true, true]);
+        assert_eq!(posted[2].0.id, batch[0].id);
+        assert_eq!(posted[2].0.text, "first zebracorn");
+        assert_eq!(posted[1].0.mentions, vec![alice.id]);
+        // Assert: the messages, the thread, the read markers and the search index
+        let expected: Vec<String> = [&batch[4], &batch[1], &batch[0]].iter().map(|n| n.id.to_string()).chain([id(&root)]).collect();
+        assert_eq!(ids(&history(&app, &alice, &general, "").await), expected);
+        let (_, root_now) = app.get(&alice, &format!("/api/v1/messages/{}", id(&root))).await;
+        assert_eq!(root_now["reply_count"], 1);
+        assert_eq!(counts(&app, &alice, &ws, &general).await, (0, 0), "posting reads up to one's newest post");
+        assert_eq!(counts(&app, &bob, &ws, &general).await, (1, 0), "alice's second post is after bob's");
+        let (_, found) = app.get(&bob, &format!("/api/v1/workspaces/{ws}/search?q=zebracorn")).await;
+        assert_eq!(found["results"].as_array().map(Vec::len), Some(2), "{found}");
+    }
+
+    async fn a_post_that_cannot_be_committed_fails_alone(app: TestApp) {
+        // Arrange
+        let alice = app.register("Alice").await;
+        let (ws, general) = workspace(&app, &alice, "Acme").await;
+        let state = app.system.messages.state();
+        let new = |channel_id: Uuid, text: &str| NewMessage {
+            id: Uuid::now_v7(),
+            channel_id,
+            workspace_id: ws.parse().expect("uuid"),
+            author_id: alice.id,
+            text: text.to_owned(),
+            thread_root_id: None,
+            client_msg_id: None,
+            mentions: Mentions::default(),
+            file_ids: Vec::new(),
+            now: echo_domain::time::now_ms(),
+        };
+        let general: Uuid = general.parse().expect("uuid");
+        let gone = Uuid::now_v7();
+        // Act: a batch with a post into a channel that does not exist is one failed transaction...
+        let together = state.store.post_messages(&[new(general, "kept"), new(gone, "lost")]).await;
+        // ...but through the queue the other posts are committed all the same.
+        let queued = futures::future::join_all(
+            (0..20).map(|i| state.posts.post(new(if i == 7 { gone } else { general }, &format!("post {i}")))),
+        )
+        .await;
+        // Assert
+        assert!(together.is_err());
+        for (i, answer) in queued.iter().enumerate() {
+            assert_eq!(answer.is_ok(), i != 7, "post {i}: {answer:?}");
+        }
+        assert_eq!(ids(&history(&app, &alice, &general.to_string(), "?limit=100").await).len(), 19);
     }
 }
