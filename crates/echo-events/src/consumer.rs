@@ -222,6 +222,9 @@ impl Consumer {
                     continue;
                 }
             };
+            if deliveries.is_empty() {
+                continue;
+            }
             let mut handled = Vec::with_capacity(deliveries.len());
             for delivery in deliveries {
                 let position = delivery.logged.position;
@@ -232,7 +235,7 @@ impl Consumer {
                 }
             }
             // Acknowledged even when shutting down, so what was handled is not handled again.
-            if !handled.is_empty() && self.flush().await.is_ok() {
+            if self.flush().await.is_ok() && !handled.is_empty() {
                 self.settle(|| self.bus.ack(&self.config.group, &handled)).await;
             }
         }

@@ -33,7 +33,9 @@ use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 use sqlx::types::Json;
-use sqlx::{Connection, PgConnection, PgPool, Row, SqliteConnection, SqlitePool};
+use sqlx::{
+    Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool,
+};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -62,15 +64,22 @@ pub const POSTGRES_OUTBOX_DDL: &str = r#"CREATE TABLE IF NOT EXISTS event_outbox
 /// Writes envelopes into the outbox on `conn`; call it inside the transaction of the change.
 #[tracing::instrument(skip_all, fields(count = events.len()))]
 pub async fn enqueue_sqlite(conn: &mut SqliteConnection, events: &[Envelope]) -> Result<(), BusError> {
-    for event in events {
-        sqlx::query("INSERT INTO event_outbox (event_id, envelope) VALUES ($1, $2)")
-            .bind(event.id.to_string())
-            .bind(serde_json::to_string(event)?)
-            .execute(&mut *conn)
-            .await?;
+    for chunk in events.chunks(ROWS_PER_INSERT) {
+        let rows = chunk
+            .iter()
+            .map(|event| Ok((event.id.to_string(), serde_json::to_string(event)?)))
+            .collect::<Result<Vec<_>, BusError>>()?;
+        let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO event_outbox (event_id, envelope) ");
+        insert.push_values(rows, |mut row, (id, envelope)| {
+            row.push_bind(id).push_bind(envelope);
+        });
+        insert.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
+
+/// Events per multi-row insert, well under either database's limit on bound values.
+const ROWS_PER_INSERT: usize = 1_000;
 
 /// PostgreSQL channel the active relay listens on; a `NOTIFY` is delivered only on commit.
 pub const POSTGRES_NOTIFY_CHANNEL: &str = "echo_event_outbox";
@@ -79,12 +88,12 @@ pub const POSTGRES_NOTIFY_CHANNEL: &str = "echo_event_outbox";
 /// Also queues a `NOTIFY` so the active relay, in whichever replica, wakes on commit.
 #[tracing::instrument(skip_all, fields(count = events.len()))]
 pub async fn enqueue_postgres(conn: &mut PgConnection, events: &[Envelope]) -> Result<(), BusError> {
-    for event in events {
-        sqlx::query("INSERT INTO event_outbox (event_id, envelope) VALUES ($1, $2)")
-            .bind(event.id)
-            .bind(Json(event))
-            .execute(&mut *conn)
-            .await?;
+    for chunk in events.chunks(ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::<Postgres>::new("INSERT INTO event_outbox (event_id, envelope) ");
+        insert.push_values(chunk, |mut row, event| {
+            row.push_bind(event.id).push_bind(Json(event));
+        });
+        insert.build().execute(&mut *conn).await?;
     }
     if !events.is_empty() {
         sqlx::query("SELECT pg_notify($1, '')")

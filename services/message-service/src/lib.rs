@@ -107,7 +107,7 @@ impl MessageService {
                 .smtp_url
                 .as_ref()
                 .map(|_| i64::try_from(config.notifications.email_delay_ms).unwrap_or(i64::MAX)),
-            decided: Default::default(),
+            batch: Default::default(),
         };
         let consumer = ConsumerConfig::new(notifications::consumer::GROUP, consumer_name());
         let notifier_task =
@@ -154,6 +154,7 @@ impl MessageService {
             messages: store.clone(),
             integrations: integrations.clone(),
             wake: bot_events.wake.clone(),
+            subscribed: Default::default(),
         };
         let consumer = ConsumerConfig::new(integrations::events::GROUP, consumer_name());
         let bot_events_task =

@@ -1,7 +1,7 @@
 //! The SQL of [`AiStore`](super::AiStore), written once for both backends.
 
 macro_rules! impl_ai_store {
-    ($store:ident, $pool:ty) => {
+    ($store:ident, $pool:ty, $db:ty) => {
         pub struct $store {
             pool: $pool,
         }
@@ -121,15 +121,17 @@ macro_rules! impl_ai_store {
 
             #[tracing::instrument(skip_all, fields(count = vectors.len()))]
             async fn set_embeddings(&self, vectors: &[NewVector], embedder: &str) -> StoreResult<()> {
+                // One statement per chunk; a message edited or deleted meanwhile keeps no vector
+                // (its text no longer matches), and its next version is embedded in turn.
                 let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
-                for vector in vectors {
-                    sqlx::query("UPDATE ai_messages SET embedding = $1, embedder = $2 WHERE id = $3 AND text = $4 AND deleted = FALSE")
-                        .bind(&vector.bytes)
-                        .bind(embedder)
-                        .bind(vector.id)
-                        .bind(&vector.text)
-                        .execute(&mut *tx)
-                        .await?;
+                for chunk in vectors.chunks(500) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE ai_messages SET embedding = v.column1, embedder = ");
+                    update.push_bind(embedder).push(" FROM (");
+                    update.push_values(chunk, |mut row, vector| {
+                        row.push_bind(&vector.bytes).push_bind(vector.id).push_bind(&vector.text);
+                    });
+                    update.push(") AS v WHERE ai_messages.id = v.column2 AND ai_messages.text = v.column3 AND ai_messages.deleted = FALSE");
+                    update.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await
             }
@@ -201,5 +203,5 @@ use uuid::Uuid;
 
 use super::{ChannelRow, MessageRow, MessageText, NewVector, Snapshot, StoreResult, StoredVector};
 
-impl_ai_store!(SqliteStore, sqlx::SqlitePool);
-impl_ai_store!(PostgresStore, sqlx::PgPool);
+impl_ai_store!(SqliteStore, sqlx::SqlitePool, sqlx::Sqlite);
+impl_ai_store!(PostgresStore, sqlx::PgPool, sqlx::Postgres);

@@ -10,6 +10,7 @@
 //! "v0:{ts}:{body}")`, `X-Slack-Request-Timestamp`), and settles them with notifications' backoff
 //! ([`Outcome::after_failure`]); retries carry `X-Slack-Retry-Num` and `X-Slack-Retry-Reason`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -133,6 +134,9 @@ pub struct BotEvents {
     pub messages: Arc<dyn MessageStore>,
     pub integrations: Arc<dyn IntegrationStore>,
     pub wake: Arc<Notify>,
+    /// The subscribed bots of the workspaces of the batch being handled: read once per
+    /// workspace, not per event.
+    pub subscribed: std::sync::Mutex<HashMap<Uuid, Vec<BotRow>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,14 +208,32 @@ impl EventHandler for BotEvents {
         }
         Ok(())
     }
+
+    async fn flush(&self) -> anyhow::Result<()> {
+        // The next batch reads the bots again: they may have changed since.
+        self.subscribed().clear();
+        Ok(())
+    }
 }
 
 impl BotEvents {
     /// The bots of a workspace with a request URL that existed when the event happened (a new
     /// consumer group starts at the oldest event: bots must not receive history).
     async fn bots(&self, workspace_id: Uuid, occurred: i64) -> anyhow::Result<Vec<BotRow>> {
-        let bots = self.integrations.subscribed_bots(workspace_id).await?;
+        let known = self.subscribed().get(&workspace_id).cloned();
+        let bots = match known {
+            Some(bots) => bots,
+            None => {
+                let bots = self.integrations.subscribed_bots(workspace_id).await?;
+                self.subscribed().insert(workspace_id, bots.clone());
+                bots
+            }
+        };
         Ok(bots.into_iter().filter(|b| b.created_at <= occurred).collect())
+    }
+
+    fn subscribed(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<BotRow>>> {
+        self.subscribed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn is_member(&self, channel_id: Uuid, user_id: Uuid) -> anyhow::Result<bool> {

@@ -9,6 +9,7 @@
 //! harmless; they come through the same group as the messages, so a message is judged with the
 //! presence that preceded it in the log.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -46,8 +47,17 @@ pub struct Notifier {
     pub pushes: Arc<Notify>,
     /// How long a mention or DM waits unread before it is emailed; None when email is off.
     pub email_delay_ms: Option<i64>,
-    /// The decisions of the batch being handled, recorded together when it is through.
-    pub decided: std::sync::Mutex<Vec<Run>>,
+    /// What is kept over the batch of events being handled.
+    pub batch: std::sync::Mutex<Batch>,
+}
+
+/// What the notifier keeps over one batch of events.
+#[derive(Default)]
+pub struct Batch {
+    /// The decisions, recorded together when the batch is through.
+    runs: Vec<Run>,
+    /// The kinds of the channels the batch's messages are in: read once per channel.
+    kinds: HashMap<Uuid, ChannelKind>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,7 +138,11 @@ impl EventHandler for Notifier {
     }
 
     async fn flush(&self) -> anyhow::Result<()> {
-        let runs = std::mem::take(&mut *self.decided());
+        let runs = {
+            let mut batch = self.batch();
+            batch.kinds.clear();
+            std::mem::take(&mut batch.runs)
+        };
         if runs.is_empty() {
             return Ok(());
         }
@@ -147,7 +161,7 @@ impl EventHandler for Notifier {
             }
             Err(error) => {
                 // Kept for the retry: the batch is not acknowledged until they are recorded.
-                self.decided().splice(0..0, runs);
+                self.batch().runs.splice(0..0, runs);
                 Err(error).context("recording notifications")
             }
         }
@@ -165,13 +179,13 @@ impl Notifier {
     #[tracing::instrument(skip_all, fields(message_id = %message.id))]
     async fn decide(&self, workspace_id: Uuid, message: &Message) -> anyhow::Result<()> {
         let message_id = message.id;
-        let Some(channel) = self.messages.channel(message.channel_id).await? else {
+        let Some(kind) = self.channel_kind(message.channel_id).await? else {
             return Ok(());
         };
-        let direct = matches!(channel.kind, ChannelKind::Dm | ChannelKind::GroupDm);
+        let direct = matches!(kind, ChannelKind::Dm | ChannelKind::GroupDm);
         let query = CandidateQuery {
             message_id,
-            channel_id: channel.id,
+            channel_id: message.channel_id,
             workspace_id,
             thread_root_id: message.thread_root_id,
             broadcast: message.mentions_channel || message.mentions_here || direct,
@@ -201,7 +215,7 @@ impl Notifier {
                     user_id: row.user_id,
                     is_member: row.is_member,
                     can_see: row.is_member
-                        || (channel.kind == ChannelKind::Public && role.is_some_and(|r| r != Role::Guest)),
+                        || (kind == ChannelKind::Public && role.is_some_and(|r| r != Role::Guest)),
                     channel_level: Level::from_db(&row.notify_level),
                     muted: row.muted,
                     follows_thread: row.follows,
@@ -229,18 +243,29 @@ impl Notifier {
             .collect();
         let run = Run {
             message_id,
-            channel_id: channel.id,
+            channel_id: message.channel_id,
             workspace_id,
             author_id: message.author_id,
             preview: message.text.chars().take(PREVIEW_CHARS).collect(),
             now: now.timestamp_millis(),
             decisions,
         };
-        self.decided().push(run);
+        self.batch().runs.push(run);
         Ok(())
     }
 
-    fn decided(&self) -> std::sync::MutexGuard<'_, Vec<Run>> {
-        self.decided.lock().unwrap_or_else(|e| e.into_inner())
+    async fn channel_kind(&self, channel_id: Uuid) -> anyhow::Result<Option<ChannelKind>> {
+        if let Some(kind) = self.batch().kinds.get(&channel_id) {
+            return Ok(Some(*kind));
+        }
+        let Some(channel) = self.messages.channel(channel_id).await? else {
+            return Ok(None);
+        };
+        self.batch().kinds.insert(channel_id, channel.kind);
+        Ok(Some(channel.kind))
+    }
+
+    fn batch(&self) -> std::sync::MutexGuard<'_, Batch> {
+        self.batch.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -220,18 +220,20 @@ macro_rules! impl_notification_store {
             #[tracing::instrument(skip_all, fields(runs = runs.len()))]
             async fn record(&self, runs: &[Run]) -> StoreResult<Vec<Notification>> {
                 let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
+                // The run row is the idempotency key: whoever inserts it decides, once.
+                let mut first = std::collections::HashSet::new();
+                for chunk in runs.chunks($crate::store::ROWS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO notification_runs (message_id, decided_at) ");
+                    insert.push_values(chunk, |mut row, run| {
+                        row.push_bind(run.message_id).push_bind(run.now);
+                    });
+                    insert.push(" ON CONFLICT DO NOTHING RETURNING message_id");
+                    let inserted: Vec<Uuid> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+                    first.extend(inserted);
+                }
                 let mut created = Vec::new();
                 let mut events = Vec::new();
-                for run in runs {
-                    // The run row is the idempotency key: whoever inserts it decides, once.
-                    let first = sqlx::query("INSERT INTO notification_runs (message_id, decided_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(run.message_id)
-                        .bind(run.now)
-                        .execute(&mut *tx)
-                        .await?;
-                    if first.rows_affected() == 0 {
-                        continue;
-                    }
+                for run in runs.iter().filter(|run| first.contains(&run.message_id)) {
                     for decided in &run.decisions {
                         let (user_id, decision) = (&decided.user_id, &decided.decision);
                         let reasons: Vec<&str> = decision.reasons.iter().map(|r| r.as_str()).collect();
