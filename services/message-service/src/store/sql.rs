@@ -184,13 +184,15 @@ macro_rules! impl_message_store {
                 Ok(())
             }
 
-            async fn insert_mentions(conn: &mut $conn, message_id: Uuid, mentions: &Mentions) -> StoreResult<()> {
-                for user_id in &mentions.user_ids {
-                    sqlx::query("INSERT INTO message_mentions (message_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(message_id)
-                        .bind(user_id)
-                        .execute(&mut *conn)
-                        .await?;
+            /// Records who messages mention: (message, user) pairs.
+            async fn insert_mentions(conn: &mut $conn, mentions: &[(Uuid, Uuid)]) -> StoreResult<()> {
+                for chunk in mentions.chunks(ROWS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO message_mentions (message_id, user_id) ");
+                    insert.push_values(chunk, |mut row, (message_id, user_id)| {
+                        row.push_bind(*message_id).push_bind(*user_id);
+                    });
+                    insert.push(" ON CONFLICT DO NOTHING");
+                    insert.build().execute(&mut *conn).await?;
                 }
                 Ok(())
             }
@@ -793,14 +795,7 @@ macro_rules! impl_message_store {
 
                 let mentions: Vec<(Uuid, Uuid)> =
                     posted.iter().flat_map(|new| new.mentions.user_ids.iter().map(|user_id| (new.id, *user_id))).collect();
-                for chunk in mentions.chunks(ROWS_PER_STATEMENT) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO message_mentions (message_id, user_id) ");
-                    insert.push_values(chunk, |mut row, (message_id, user_id)| {
-                        row.push_bind(*message_id).push_bind(*user_id);
-                    });
-                    insert.push(" ON CONFLICT DO NOTHING");
-                    insert.build().execute(&mut *tx).await?;
-                }
+                Self::insert_mentions(&mut tx, &mentions).await?;
                 let files: Vec<(Uuid, Uuid, i32)> = posted
                     .iter()
                     .flat_map(|new| new.file_ids.iter().enumerate().map(|(position, file_id)| (new.id, *file_id, position as i32)))
@@ -936,7 +931,8 @@ macro_rules! impl_message_store {
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query("DELETE FROM message_mentions WHERE message_id = $1").bind(message_id).execute(&mut *tx).await?;
-                Self::insert_mentions(&mut tx, message_id, mentions).await?;
+                let pairs: Vec<(Uuid, Uuid)> = mentions.user_ids.iter().map(|user_id| (message_id, *user_id)).collect();
+                Self::insert_mentions(&mut tx, &pairs).await?;
                 let (message, workspace_id) = Self::load_message(&mut tx, message_id).await?.ok_or(sqlx::Error::RowNotFound)?;
                 // The old text leaves the index in the same transaction, so it is never found again.
                 let body = Self::search_body(&mut tx, message_id, text).await?;
