@@ -56,8 +56,16 @@ pub struct Notifier {
 pub struct Batch {
     /// The decisions, recorded together when the batch is through.
     runs: Vec<Run>,
-    /// The kinds of the channels the batch's messages are in: read once per channel.
-    kinds: HashMap<Uuid, ChannelKind>,
+    /// The channels the batch's messages are in: read once per channel.
+    channels: HashMap<Uuid, ChannelFacts>,
+}
+
+/// What deciding needs to know of a channel.
+#[derive(Clone, Copy)]
+struct ChannelFacts {
+    kind: ChannelKind,
+    /// Whether any member watches for keywords.
+    keyword_watchers: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,7 +148,7 @@ impl EventHandler for Notifier {
     async fn flush(&self) -> anyhow::Result<()> {
         let runs = {
             let mut batch = self.batch();
-            batch.kinds.clear();
+            batch.channels.clear();
             std::mem::take(&mut batch.runs)
         };
         if runs.is_empty() {
@@ -179,9 +187,10 @@ impl Notifier {
     #[tracing::instrument(skip_all, fields(message_id = %message.id))]
     async fn decide(&self, workspace_id: Uuid, message: &Message) -> anyhow::Result<()> {
         let message_id = message.id;
-        let Some(kind) = self.channel_kind(message.channel_id).await? else {
+        let Some(channel) = self.channel(message.channel_id).await? else {
             return Ok(());
         };
+        let kind = channel.kind;
         let direct = matches!(kind, ChannelKind::Dm | ChannelKind::GroupDm);
         let query = CandidateQuery {
             message_id,
@@ -193,7 +202,13 @@ impl Notifier {
         let now = Utc::now();
         let stale = chrono::DateTime::parse_from_rfc3339(&message.created_at)
             .is_ok_and(|created| now.timestamp_millis() - created.timestamp_millis() > MAX_AGE_MS);
-        let candidates = if message.deleted || stale {
+        // A message that broadcasts nothing, is no reply and mentions nobody can only match
+        // keywords: in a channel where nobody watches for any, it addresses nobody.
+        let addressed = query.broadcast
+            || message.thread_root_id.is_some()
+            || !message.mentions.is_empty()
+            || channel.keyword_watchers;
+        let candidates = if message.deleted || stale || !addressed {
             Vec::new()
         } else {
             self.notifications.candidates(&query).await?
@@ -254,15 +269,19 @@ impl Notifier {
         Ok(())
     }
 
-    async fn channel_kind(&self, channel_id: Uuid) -> anyhow::Result<Option<ChannelKind>> {
-        if let Some(kind) = self.batch().kinds.get(&channel_id) {
-            return Ok(Some(*kind));
+    async fn channel(&self, channel_id: Uuid) -> anyhow::Result<Option<ChannelFacts>> {
+        if let Some(facts) = self.batch().channels.get(&channel_id) {
+            return Ok(Some(*facts));
         }
         let Some(channel) = self.messages.channel(channel_id).await? else {
             return Ok(None);
         };
-        self.batch().kinds.insert(channel_id, channel.kind);
-        Ok(Some(channel.kind))
+        let facts = ChannelFacts {
+            kind: channel.kind,
+            keyword_watchers: self.notifications.keyword_watchers(channel_id).await?,
+        };
+        self.batch().channels.insert(channel_id, facts);
+        Ok(Some(facts))
     }
 
     fn batch(&self) -> std::sync::MutexGuard<'_, Batch> {

@@ -217,6 +217,17 @@ macro_rules! impl_notification_store {
                 .await?)
             }
 
+            #[tracing::instrument(skip_all, fields(channel_id = %channel_id))]
+            async fn keyword_watchers(&self, channel_id: Uuid) -> StoreResult<bool> {
+                Ok(sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM channel_members cm JOIN notification_preferences p ON p.user_id = cm.user_id
+                                    WHERE cm.channel_id = $1 AND p.keywords <> '[]')",
+                )
+                .bind(channel_id)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
             #[tracing::instrument(skip_all, fields(runs = runs.len()))]
             async fn record(&self, runs: &[Run]) -> StoreResult<Vec<Notification>> {
                 let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;

@@ -264,6 +264,8 @@ pub trait NotificationStore: Send + Sync + 'static {
     async fn decided(&self, message_id: Uuid) -> StoreResult<bool>;
     /// The people a message may address, and what the rules need to know about each.
     async fn candidates(&self, query: &CandidateQuery) -> StoreResult<Vec<CandidateRow>>;
+    /// Whether any member of the channel watches for keywords.
+    async fn keyword_watchers(&self, channel_id: Uuid) -> StoreResult<bool>;
     /// Stores the decisions of messages, the notifications of those notified, their events and
     /// (for those without a live connection) their pushes to deliver, in one transaction, and
     /// returns the notifications created. A message decided before is skipped: its first
