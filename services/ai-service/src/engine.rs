@@ -1,6 +1,7 @@
 //! The service's shared core: the in-memory index, the store behind it, the embedder and LLM
 //! when there are any, and the embedding worker that keeps vectors up to date.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ pub struct Core {
     pub processed: std::sync::Mutex<Option<Position>>,
     /// Wakes the embedding worker when messages are queued.
     pub wake: Notify,
+    /// Messages the embedding worker took off the queue and has not stored yet: still waiting.
+    embedding: AtomicUsize,
     pub embed_batch: usize,
     /// This replica's consumer group.
     pub group: String,
@@ -58,6 +61,7 @@ impl Core {
             bus,
             processed: std::sync::Mutex::new(None),
             wake: Notify::new(),
+            embedding: AtomicUsize::new(0),
             embed_batch: embed_batch.max(1),
         }
     }
@@ -150,7 +154,11 @@ impl Core {
                 .context("reading the bus")?
                 .len(),
         };
-        Ok((behind + self.read().pending_len()) as u64)
+        let waiting = {
+            let index = self.read();
+            index.pending_len() + self.embedding.load(Ordering::SeqCst)
+        };
+        Ok((behind + waiting) as u64)
     }
 
     /// Messages searchable semantically (or lexically, without a model).
@@ -169,7 +177,13 @@ impl Core {
             return;
         };
         loop {
-            let batch = self.write().take_pending(self.embed_batch);
+            let batch = {
+                // Under the index's lock, so the lag never misses these between queue and worker.
+                let mut index = self.write();
+                let batch = index.take_pending(self.embed_batch);
+                self.embedding.store(batch.len(), Ordering::SeqCst);
+                batch
+            };
             if batch.is_empty() {
                 tokio::select! {
                     _ = self.wake.notified() => continue,
@@ -188,6 +202,7 @@ impl Core {
                             index.upsert(doc, None, true);
                         }
                     }
+                    self.embedding.store(0, Ordering::SeqCst);
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(2)) => {}
@@ -221,6 +236,7 @@ impl Core {
         for (p, v) in batch.iter().zip(&vectors) {
             index.set_vector(p.workspace_id, p.id, &p.text, v);
         }
+        self.embedding.store(0, Ordering::SeqCst);
         Ok(())
     }
 
