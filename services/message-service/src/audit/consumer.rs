@@ -1,6 +1,8 @@
 //! Turns bus events into audit records. Events of signing in and out name a user, not a
 //! workspace: they are recorded in every workspace the user was in when they happened, which the
-//! consumer knows by following membership changes in the same log, in the same order.
+//! consumer knows by following membership changes with the times they happened at (user-service
+//! and message-service relay their events separately, so a sign-in may reach the log after a
+//! join that came later).
 
 use std::sync::Arc;
 
@@ -159,6 +161,7 @@ impl EventHandler for Auditor {
         let Ok(fields) = envelope.decode::<Fields>() else {
             return Err(HandleError::Park(format!("unreadable {} payload", envelope.kind)));
         };
+        let occurred_at = envelope.occurred_at.timestamp_millis();
         let retry = |e: crate::store::StoreError| {
             HandleError::Retry(anyhow::Error::new(e).context("recording an audit entry"))
         };
@@ -166,14 +169,17 @@ impl EventHandler for Auditor {
             (envelope.kind.as_str(), fields.workspace_id, fields.user_id)
         {
             let joined = envelope.kind == "workspace.member_joined";
-            self.audit.set_member(ws, user, joined).await.map_err(retry)?;
+            self.audit
+                .set_member(ws, user, joined, occurred_at)
+                .await
+                .map_err(retry)?;
         }
         let Some(action) = action(&envelope.kind, fields) else {
             return Ok(());
         };
         let workspaces = match action.scope {
             Scope::Workspace(id) => vec![id],
-            Scope::WorkspacesOf(user) => self.audit.workspaces_of(user).await.map_err(retry)?,
+            Scope::WorkspacesOf(user) => self.audit.workspaces_of(user, occurred_at).await.map_err(retry)?,
         };
         let records: Vec<Record> = workspaces
             .into_iter()
@@ -185,7 +191,7 @@ impl EventHandler for Auditor {
                 target: action.target,
                 ip: action.ip.clone(),
                 details: action.details.clone(),
-                occurred_at: envelope.occurred_at.timestamp_millis(),
+                occurred_at,
             })
             .collect();
         self.audit.append(&records).await.map_err(retry)

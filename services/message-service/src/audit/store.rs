@@ -65,10 +65,10 @@ pub trait AuditStore: Send + Sync + 'static {
         before: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<(Vec<Entry>, bool)>;
-    /// Follows a membership change (as the log orders it).
-    async fn set_member(&self, workspace_id: Uuid, user_id: Uuid, member: bool) -> StoreResult<()>;
-    /// The workspaces `user_id` is in, as of the changes followed so far.
-    async fn workspaces_of(&self, user_id: Uuid) -> StoreResult<Vec<Uuid>>;
+    /// Follows a membership change that happened at `at` (milliseconds).
+    async fn set_member(&self, workspace_id: Uuid, user_id: Uuid, member: bool, at: i64) -> StoreResult<()>;
+    /// The workspaces `user_id` was in at `at`, as far as the changes followed so far tell.
+    async fn workspaces_of(&self, user_id: Uuid, at: i64) -> StoreResult<Vec<Uuid>>;
 }
 
 macro_rules! impl_audit_store {
@@ -124,22 +124,29 @@ macro_rules! impl_audit_store {
             }
 
             #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, user_id = %user_id))]
-            async fn set_member(&self, workspace_id: Uuid, user_id: Uuid, member: bool) -> StoreResult<()> {
+            async fn set_member(&self, workspace_id: Uuid, user_id: Uuid, member: bool, at: i64) -> StoreResult<()> {
+                // A join reopens a membership that ended before it; a redelivered older join does not.
                 let sql = if member {
-                    "INSERT INTO audit_members (workspace_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                    "INSERT INTO audit_members (workspace_id, user_id, joined_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (user_id, workspace_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL
+                     WHERE audit_members.left_at IS NOT NULL AND audit_members.left_at <= excluded.joined_at"
                 } else {
-                    "DELETE FROM audit_members WHERE workspace_id = $1 AND user_id = $2"
+                    "UPDATE audit_members SET left_at = $3 WHERE workspace_id = $1 AND user_id = $2 AND joined_at <= $3"
                 };
-                sqlx::query(sql).bind(workspace_id).bind(user_id).execute(&self.pool).await?;
+                sqlx::query(sql).bind(workspace_id).bind(user_id).bind(at).execute(&self.pool).await?;
                 Ok(())
             }
 
             #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-            async fn workspaces_of(&self, user_id: Uuid) -> StoreResult<Vec<Uuid>> {
-                Ok(sqlx::query_scalar("SELECT workspace_id FROM audit_members WHERE user_id = $1")
-                    .bind(user_id)
-                    .fetch_all(&self.pool)
-                    .await?)
+            async fn workspaces_of(&self, user_id: Uuid, at: i64) -> StoreResult<Vec<Uuid>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT workspace_id FROM audit_members
+                     WHERE user_id = $1 AND joined_at <= $2 AND (left_at IS NULL OR left_at > $2)",
+                )
+                .bind(user_id)
+                .bind(at)
+                .fetch_all(&self.pool)
+                .await?)
             }
         }
     };

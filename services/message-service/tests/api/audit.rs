@@ -68,10 +68,10 @@ on_both_backends! {
             join(&app, &alice, &ws, user, "member").await;
         }
         let projects = create_channel(&app, &alice, &ws, "projects", "public").await;
-        // Sign-ins name a user, not a workspace: they are filed under the workspaces the audit
-        // consumer has seen the user join. Joins reach the log through message-service's outbox
-        // and sign-ins through user-service's, in either order, so Bob signs in once his join
-        // has been consumed (the invites after it have been).
+        // Sign-ins name a user, not a workspace: they are filed under the workspaces the user was
+        // in when signing in, as far as the audit consumer knows. Joins reach the log through
+        // message-service's outbox and sign-ins through user-service's, in either order, so Bob
+        // signs in once his join has been consumed (the invites after it have been).
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while count_of(&audit_log_with(&app, &alice, &ws, &["invite_created"]).await, "invite_created") < 3 {
             assert!(tokio::time::Instant::now() < deadline, "the three invites were never logged");
@@ -173,5 +173,32 @@ on_both_backends! {
         assert!(seen.windows(2).all(|w| w[0].1 > w[1].1), "newest first, no repeats");
         let (status, body) = app.get(&alice, &format!("/api/v1/workspaces/{ws}/audit-log?before=yesterday")).await;
         assert_eq!((status, body["error"]["fields"][0]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("before")), "{body}");
+    }
+
+    async fn a_sign_in_from_before_a_join_is_not_filed_under_that_workspace(app: TestApp) {
+        // Arrange: alice's workspace, its creation consumed (the invite after it is logged)
+        let alice = app.register("Alice").await;
+        let (ws, _) = workspace(&app, &alice, "Acme").await;
+        let (status, _) = app.post(&alice, &format!("/api/v1/workspaces/{ws}/invites"), json!({})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        audit_log_with(&app, &alice, &ws, &["invite_created"]).await;
+        let sign_in = |ago: chrono::Duration| {
+            let session_id = uuid::Uuid::now_v7();
+            let mut event = echo_events::Envelope::new("session.started", 1, "user-service", json!({"user_id": alice.id, "session_id": session_id}));
+            event.occurred_at -= ago;
+            (event, session_id.to_string())
+        };
+        // Act: a sign-in from an hour ago reaches the log only now (its service relayed it late),
+        // then one from now
+        let (late, late_session) = sign_in(chrono::Duration::hours(1));
+        let (now, now_session) = sign_in(chrono::Duration::zero());
+        app.bus.publish(&[late, now]).await.expect("published");
+        // Assert: only the sign-in made as a member is filed under the workspace (the late one
+        // was consumed first)
+        fn of_session(session: &str) -> impl Fn(&Value) -> bool + '_ {
+            move |e| e["details"]["session_id"] == session
+        }
+        let entries = audit_log_where(&app, &alice, &ws, |entries| entries.iter().any(of_session(&now_session))).await;
+        assert!(!entries.iter().any(of_session(&late_session)), "{entries:#?}");
     }
 }
