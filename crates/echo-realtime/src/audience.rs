@@ -40,10 +40,13 @@ pub enum MembershipChange {
         user: Uuid,
         workspace: Uuid,
     },
-    /// A new non-public channel: its members are looked up and indexed.
+    /// A new non-public channel and its members at creation, as the event states them: its
+    /// creator, or a DM's people. (Members added since come as joins later in the log; reading
+    /// them from the database instead would let a lagging hub show them what came before.)
     NewPrivateChannel {
         channel: Uuid,
         workspace: Uuid,
+        members: Vec<Uuid>,
     },
 }
 
@@ -97,9 +100,14 @@ pub fn membership_change(kind: &str, payload: &Value) -> Option<MembershipChange
             workspace: workspace?,
         }),
         "channel.created" if payload.pointer("/channel/kind").and_then(Value::as_str) != Some("public") => {
+            let members = match payload.pointer("/channel/member_ids").and_then(Value::as_array) {
+                Some(ids) => ids.iter().filter_map(|id| id.as_str()?.parse().ok()).collect(),
+                None => vec![id(&payload["channel"], "created_by")?],
+            };
             Some(MembershipChange::NewPrivateChannel {
                 channel: channel?,
                 workspace: workspace?,
+                members,
             })
         }
         _ => None,
@@ -147,6 +155,13 @@ impl Memberships {
             MembershipChange::LeftWorkspace { user, workspace } if *user == me => {
                 self.workspaces.remove(workspace);
                 self.channels.retain(|_, ws| ws != workspace);
+            }
+            MembershipChange::NewPrivateChannel {
+                channel,
+                workspace,
+                members,
+            } if members.contains(&me) => {
+                self.channels.insert(*channel, *workspace);
             }
             _ => {}
         }

@@ -69,7 +69,7 @@ impl Hub {
         let (_, newest) = bus.bounds().await?;
         let (commands, command_rx) = mpsc::channel(1024);
         let connections = Arc::new(AtomicUsize::new(0));
-        let state = State::new(newest, directory.clone(), connections.clone());
+        let state = State::new(newest, connections.clone());
         let tail = bus.tail(newest);
         tokio::spawn(run(state, tail, command_rx, shutdown.clone()));
         Ok(Arc::new(Hub {
@@ -103,7 +103,7 @@ async fn run(
                 None => break,
             },
             event = tail.recv() => match event {
-                Some(logged) => state.on_event(Arc::new(logged)).await,
+                Some(logged) => state.on_event(Arc::new(logged)),
                 None => {
                     tracing::error!("the event bus tail ended; real-time delivery stopped");
                     break;
@@ -145,12 +145,11 @@ struct State {
     recent: HashSet<Uuid>,
     recent_order: VecDeque<Uuid>,
     next_id: ConnId,
-    directory: Arc<dyn Directory>,
     connections: Arc<AtomicUsize>,
 }
 
 impl State {
-    fn new(last: Option<Position>, directory: Arc<dyn Directory>, connections: Arc<AtomicUsize>) -> Self {
+    fn new(last: Option<Position>, connections: Arc<AtomicUsize>) -> Self {
         Self {
             conns: HashMap::new(),
             by_channel: HashMap::new(),
@@ -161,7 +160,6 @@ impl State {
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
             next_id: 1,
-            directory,
             connections,
         }
     }
@@ -268,7 +266,7 @@ impl State {
         true
     }
 
-    async fn on_event(&mut self, logged: Arc<Logged>) {
+    fn on_event(&mut self, logged: Arc<Logged>) {
         self.last = Some(logged.position);
         if !self.first_sighting(logged.envelope.id) {
             return;
@@ -285,8 +283,18 @@ impl State {
             Some(c @ (MembershipChange::JoinedChannel { .. } | MembershipChange::JoinedWorkspace { .. })) => {
                 self.apply(c)
             }
-            Some(MembershipChange::NewPrivateChannel { channel, workspace }) => {
-                self.index_new_channel(*channel, *workspace).await
+            Some(MembershipChange::NewPrivateChannel {
+                channel,
+                workspace,
+                members,
+            }) => {
+                for user in members {
+                    self.apply(&MembershipChange::JoinedChannel {
+                        user: *user,
+                        channel: *channel,
+                        workspace: *workspace,
+                    });
+                }
             }
             _ => {}
         }
@@ -395,24 +403,6 @@ impl State {
                     _ => {}
                 }
             }
-        }
-    }
-
-    /// Indexes a new private channel or DM for those of its members connected here.
-    async fn index_new_channel(&mut self, channel: Uuid, workspace: Uuid) {
-        let members = match self.directory.channel_members(channel).await {
-            Ok(members) => members,
-            Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), %channel, "cannot look up a new channel's members");
-                return;
-            }
-        };
-        for user in members {
-            self.apply(&MembershipChange::JoinedChannel {
-                user,
-                channel,
-                workspace,
-            });
         }
     }
 }

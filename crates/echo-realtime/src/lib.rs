@@ -38,8 +38,6 @@ pub struct Memberships {
 pub trait Directory: Send + Sync + 'static {
     /// The user's workspaces and channels, as of now.
     async fn memberships(&self, user_id: Uuid) -> anyhow::Result<Memberships>;
-    /// Members of a channel (to index a new private channel or DM for its connected members).
-    async fn channel_members(&self, channel_id: Uuid) -> anyhow::Result<Vec<Uuid>>;
     /// The workspace of the channel if the user may read it (and so show typing in it).
     async fn readable_channel(&self, user_id: Uuid, channel_id: Uuid) -> anyhow::Result<Option<Uuid>>;
 }

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use echo_realtime::ConnectionConfig;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{Harness, message_event};
 use uuid::Uuid;
 
@@ -172,6 +172,61 @@ async fn joining_and_leaving_a_channel_take_effect_at_once() {
         ]
     );
     assert!(a.next_within(Duration::from_millis(300)).await.is_none());
+}
+
+#[tokio::test]
+async fn a_new_private_channel_shows_its_later_members_only_what_follows_their_join() {
+    let h = Harness::start(ConnectionConfig::default()).await;
+    let (ws, secret, alice, bob) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    h.join(alice, ws, Uuid::now_v7());
+    h.join(bob, ws, Uuid::now_v7());
+    let mut a = h.connect(alice, None).await;
+    let mut b = h.connect(bob, None).await;
+    a.next(WAIT).await;
+    b.next(WAIT).await;
+    // By the time the hub reads the channel's creation, bob has been added in the database.
+    h.join(bob, ws, secret);
+    let channel = json!({"id": secret, "workspace_id": ws, "kind": "private", "created_by": alice});
+    let member =
+        |user: Uuid| json!({"workspace_id": ws, "channel_id": secret, "user_id": user, "channel": channel});
+
+    for event in [
+        support::event(
+            "channel.created",
+            json!({"workspace_id": ws, "channel_id": secret, "channel": channel}),
+        ),
+        support::event("channel.member_joined", member(alice)),
+        message_event(ws, secret, "before bob"),
+        support::event("channel.member_joined", member(bob)),
+        message_event(ws, secret, "after bob"),
+    ] {
+        h.publish(event).await;
+    }
+
+    let text = |f: Value| {
+        format!(
+            "{} {}",
+            f["type"].as_str().unwrap(),
+            f["data"]["message"]["text"].as_str().unwrap_or("")
+        )
+    };
+    let mut alice_saw = Vec::new();
+    for _ in 0..5 {
+        alice_saw.push(text(a.next(WAIT).await));
+    }
+    assert_eq!(
+        alice_saw,
+        [
+            "channel.created ",
+            "channel.member_joined ",
+            "message.created before bob",
+            "channel.member_joined ",
+            "message.created after bob"
+        ]
+    );
+    assert_eq!(text(b.next(WAIT).await), "channel.member_joined ");
+    assert_eq!(text(b.next(WAIT).await), "message.created after bob");
+    assert!(b.next_within(Duration::from_millis(300)).await.is_none());
 }
 
 #[tokio::test]

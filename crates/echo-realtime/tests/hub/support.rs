@@ -27,17 +27,6 @@ impl Directory for MemoryDirectory {
         Ok(self.0.lock().unwrap().get(&user_id).cloned().unwrap_or_default())
     }
 
-    async fn channel_members(&self, channel_id: Uuid) -> anyhow::Result<Vec<Uuid>> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, m)| m.channels.contains_key(&channel_id))
-            .map(|(u, _)| *u)
-            .collect())
-    }
-
     async fn readable_channel(&self, user_id: Uuid, channel_id: Uuid) -> anyhow::Result<Option<Uuid>> {
         Ok(self
             .0

@@ -13,7 +13,6 @@ const WORKSPACES: &str = "SELECT workspace_id FROM workspace_members WHERE user_
 const CHANNELS: &str =
     "SELECT cm.channel_id, c.workspace_id FROM channel_members cm JOIN channels c ON c.id = cm.channel_id
      WHERE cm.user_id = $1";
-const CHANNEL_MEMBERS: &str = "SELECT user_id FROM channel_members WHERE channel_id = $1";
 /// A channel is readable by its members, and by the non-guest members of its workspace when public.
 const READABLE: &str = "SELECT c.workspace_id FROM channels c
      WHERE c.id = $2 AND (
@@ -43,23 +42,6 @@ impl Directory for DbDirectory {
         Ok(Memberships {
             workspaces: workspaces.into_iter().collect(),
             channels: channels.into_iter().collect(),
-        })
-    }
-
-    async fn channel_members(&self, channel_id: Uuid) -> anyhow::Result<Vec<Uuid>> {
-        Ok(match &self.db {
-            Db::Sqlite(pool) => {
-                sqlx::query_scalar(CHANNEL_MEMBERS)
-                    .bind(channel_id)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Db::Postgres(pool) => {
-                sqlx::query_scalar(CHANNEL_MEMBERS)
-                    .bind(channel_id)
-                    .fetch_all(pool)
-                    .await?
-            }
         })
     }
 
