@@ -49,12 +49,9 @@ async fn seed(database_url: &str) -> Vec<Uuid> {
         text: text.to_owned(),
         created_at: 1_700_000_000_000,
     };
-    let mut ids = Vec::new();
-    for text in TEXTS {
-        let id = Uuid::now_v7();
-        store.upsert_message(&row(id, text)).await.unwrap();
-        ids.push(id);
-    }
+    let ids: Vec<Uuid> = TEXTS.iter().map(|_| Uuid::now_v7()).collect();
+    let rows: Vec<MessageRow> = ids.iter().zip(TEXTS).map(|(id, text)| row(*id, text)).collect();
+    store.upsert_messages(&rows).await.unwrap();
     let stale = NewVector {
         id: ids[3],
         text: TEXTS[3].to_owned(),
@@ -63,7 +60,7 @@ async fn seed(database_url: &str) -> Vec<Uuid> {
     store.set_embeddings(&[stale], "an-older-model").await.unwrap();
     let deleted = Uuid::now_v7();
     store
-        .upsert_message(&row(deleted, "this one was deleted"))
+        .upsert_messages(&[row(deleted, "this one was deleted")])
         .await
         .unwrap();
     store.delete_message(&row(deleted, "")).await.unwrap();

@@ -3,7 +3,8 @@
 //! an upsert or a delete keyed by ids, so redelivery and replay are harmless; an unknown version
 //! of a known event is parked in the dead-letter list rather than guessed at.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use echo_events::{EventHandler, HandleError, Logged, Position};
@@ -14,19 +15,70 @@ use uuid::Uuid;
 use crate::embed;
 use crate::engine::Core;
 use crate::index::{ChannelKind, Doc};
-use crate::store::{ChannelRow, MessageRow};
+use crate::store::{ChannelRow, MessageRow, ReadMarker};
 
 pub struct Indexer {
     pub core: Arc<Core>,
     /// The position last written down.
-    saved: std::sync::Mutex<Option<Position>>,
+    saved: Mutex<Option<Position>>,
+    held: Mutex<Held>,
+}
+
+/// New message texts and read markers, held to be written with one statement each per batch.
+/// Any other event writes them first, so the store sees every effect in the log's order.
+#[derive(Default)]
+struct Held {
+    /// The latest version of each message, in order of first arrival.
+    messages: Vec<MessageRow>,
+    slots: HashMap<Uuid, usize>,
+    /// The furthest read message of each channel and user.
+    read_markers: HashMap<(Uuid, Uuid), Uuid>,
+    /// The last event held (or passed over while holding), processed once they are written.
+    position: Option<Position>,
+}
+
+impl Held {
+    fn message(&mut self, row: MessageRow) {
+        match self.slots.get(&row.id) {
+            Some(&slot) => self.messages[slot] = row,
+            None => {
+                self.slots.insert(row.id, self.messages.len());
+                self.messages.push(row);
+            }
+        }
+    }
+
+    fn read_marker(&mut self, marker: ReadMarker) {
+        let furthest = self
+            .read_markers
+            .entry((marker.channel_id, marker.user_id))
+            .or_insert(marker.message_id);
+        *furthest = (*furthest).max(marker.message_id);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.position.is_none()
+    }
 }
 
 impl Indexer {
     pub fn new(core: Arc<Core>) -> Self {
         Self {
             core,
-            saved: std::sync::Mutex::new(None),
+            saved: Mutex::new(None),
+            held: Mutex::new(Held::default()),
+        }
+    }
+
+    fn held(&self) -> MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks `position` processed (for the status's lag).
+    fn processed(&self, position: Position) {
+        let mut processed = self.core.processed.lock().unwrap_or_else(|e| e.into_inner());
+        if processed.is_none_or(|p| p < position) {
+            *processed = Some(position);
         }
     }
 }
@@ -125,19 +177,29 @@ impl EventHandler for Indexer {
     async fn handle(&self, event: &Logged) -> Result<(), HandleError> {
         let envelope = &event.envelope;
         let kind = envelope.kind.as_str();
-        if KINDS.contains(&kind) {
-            if envelope.version != 1 {
-                return Err(HandleError::Park(format!(
-                    "unknown version {} of {kind}",
-                    envelope.version
-                )));
+        if !KINDS.contains(&kind) {
+            let mut held = self.held();
+            if held.is_empty() {
+                drop(held);
+                self.processed(event.position);
+            } else {
+                held.position = Some(event.position);
             }
-            self.apply(kind, event).await?;
+            return Ok(());
         }
-        let mut processed = self.core.processed.lock().unwrap_or_else(|e| e.into_inner());
-        if processed.is_none_or(|p| p < event.position) {
-            *processed = Some(event.position);
+        if envelope.version != 1 {
+            return Err(HandleError::Park(format!(
+                "unknown version {} of {kind}",
+                envelope.version
+            )));
         }
+        if self.hold(kind, event)? {
+            self.held().position = Some(event.position);
+            return Ok(());
+        }
+        self.write_held().await?;
+        self.apply(kind, event).await?;
+        self.processed(event.position);
         Ok(())
     }
 
@@ -145,6 +207,10 @@ impl EventHandler for Indexer {
     /// position anyway, this one only feeds the status's lag after a restart. Failing to write it
     /// only makes that lag look larger until the next batch, so it is not retried.
     async fn flush(&self) -> anyhow::Result<()> {
+        self.write_held().await.map_err(|error| match error {
+            HandleError::Retry(error) => error,
+            HandleError::Park(reason) => anyhow::anyhow!(reason),
+        })?;
         let processed = *self.core.processed.lock().unwrap_or_else(|e| e.into_inner());
         let Some(position) = processed else { return Ok(()) };
         if *self.saved.lock().unwrap_or_else(|e| e.into_inner()) == Some(position) {
@@ -165,23 +231,66 @@ impl EventHandler for Indexer {
 }
 
 impl Indexer {
-    #[tracing::instrument(skip_all, fields(%kind, position = %event.position))]
-    async fn apply(&self, kind: &str, event: &Logged) -> Result<(), HandleError> {
-        let core = &self.core;
+    /// Holds a new message text or read marker for [`Self::write_held`]; false for any other event.
+    fn hold(&self, kind: &str, event: &Logged) -> Result<bool, HandleError> {
         match kind {
             "message.created" | "message.updated" => {
                 let p: MessagePayload = decode(event)?;
-                let row = message_row(p.workspace_id, p.message);
-                if row.1 {
-                    return self.delete(&row.0).await;
+                let (row, deleted) = message_row(p.workspace_id, p.message);
+                if deleted {
+                    return Ok(false);
                 }
-                let row = row.0;
-                let Some(stored) = core.store.upsert_message(&row).await.map_err(retry)? else {
-                    return Ok(()); // already deleted: a late or replayed event must not revive it
-                };
-                let model = core.embedder.as_ref().map(|e| e.name());
-                let vector = match (stored.embedding, stored.embedder) {
-                    (Some(bytes), Some(by)) if Some(by.as_str()) == model => embed::from_bytes(&bytes),
+                self.held().message(row);
+            }
+            "read_marker.updated" => {
+                let p: ReadMarkerPayload = decode(event)?;
+                self.held().read_marker(ReadMarker {
+                    channel_id: p.channel_id,
+                    user_id: p.user_id,
+                    message_id: p.message_id,
+                });
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Writes what is held, then marks its events processed; kept for a retry if writing fails.
+    async fn write_held(&self) -> Result<(), HandleError> {
+        let held = std::mem::take(&mut *self.held());
+        let Some(position) = held.position else {
+            return Ok(());
+        };
+        if let Err(error) = self.write(&held).await {
+            *self.held() = held;
+            return Err(error);
+        }
+        self.processed(position);
+        Ok(())
+    }
+
+    async fn write(&self, held: &Held) -> Result<(), HandleError> {
+        let core = &self.core;
+        if !held.messages.is_empty() {
+            let live: HashMap<Uuid, _> = core
+                .store
+                .upsert_messages(&held.messages)
+                .await
+                .map_err(retry)?
+                .into_iter()
+                .map(|m| (m.id, m.vector))
+                .collect();
+            let model = core.embedder.as_ref().map(|e| e.name());
+            let mut index = core.write();
+            // A message missing from `live` was deleted already: a late or replayed event must
+            // not revive it.
+            for (row, stored) in held
+                .messages
+                .iter()
+                .filter_map(|row| Some((row, live.get(&row.id)?)))
+            {
+                let vector = match (&stored.embedding, &stored.embedder) {
+                    (Some(bytes), Some(by)) if Some(by.as_str()) == model => embed::from_bytes(bytes),
                     _ => None,
                 };
                 let doc = Doc::new(
@@ -190,11 +299,38 @@ impl Indexer {
                     row.channel_id,
                     row.author_id,
                     row.thread_root_id,
-                    row.text,
+                    row.text.clone(),
                     row.created_at,
                 );
-                core.write().upsert(doc, vector.as_deref(), model.is_some());
-                core.wake.notify_one();
+                index.upsert(doc, vector.as_deref(), model.is_some());
+            }
+            drop(index);
+            core.wake.notify_one();
+        }
+        if !held.read_markers.is_empty() {
+            let markers: Vec<ReadMarker> = held
+                .read_markers
+                .iter()
+                .map(|(&(channel_id, user_id), &message_id)| ReadMarker {
+                    channel_id,
+                    user_id,
+                    message_id,
+                })
+                .collect();
+            core.store.set_read_markers(&markers).await.map_err(retry)?;
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(%kind, position = %event.position))]
+    async fn apply(&self, kind: &str, event: &Logged) -> Result<(), HandleError> {
+        let core = &self.core;
+        match kind {
+            "message.created" | "message.updated" => {
+                // Only a tombstone gets here (see `hold`).
+                let p: MessagePayload = decode(event)?;
+                let (row, _) = message_row(p.workspace_id, p.message);
+                self.delete(&row).await?;
             }
             "message.deleted" => {
                 let p: MessagePayload = decode(event)?;
@@ -238,13 +374,6 @@ impl Indexer {
                     .await
                     .map_err(retry)?;
                 core.write().set_member(p.workspace_id, p.user_id, None);
-            }
-            "read_marker.updated" => {
-                let p: ReadMarkerPayload = decode(event)?;
-                core.store
-                    .set_read_marker(p.channel_id, p.user_id, p.message_id)
-                    .await
-                    .map_err(retry)?;
             }
             _ => {}
         }

@@ -42,6 +42,22 @@ pub struct StoredVector {
     pub embedder: Option<String>,
 }
 
+/// A live message as an upsert left it: its id and what embedding it kept.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UpsertedMessage {
+    pub id: Uuid,
+    #[sqlx(flatten)]
+    pub vector: StoredVector,
+}
+
+/// A read marker: `user_id` has read `channel_id` up to `message_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadMarker {
+    pub channel_id: Uuid,
+    pub user_id: Uuid,
+    pub message_id: Uuid,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SnapshotMessage {
     #[sqlx(flatten)]
@@ -93,9 +109,10 @@ pub trait AiStore: Send + Sync + 'static {
     /// Adds (`joined`) or removes a channel member.
     async fn set_channel_member(&self, channel_id: Uuid, user_id: Uuid, joined: bool) -> StoreResult<()>;
 
-    /// Stores a message's text, keeping its embedding only if the text is unchanged. None when
-    /// the message is already a tombstone (it stays deleted), else its stored embedding.
-    async fn upsert_message(&self, message: &MessageRow) -> StoreResult<Option<StoredVector>>;
+    /// Stores messages' texts in one transaction, each keeping its embedding only if its text is
+    /// unchanged. Returns the live ones with their stored embeddings: a message that is already
+    /// a tombstone stays deleted and is left out. Ids must be distinct.
+    async fn upsert_messages(&self, messages: &[MessageRow]) -> StoreResult<Vec<UpsertedMessage>>;
     /// Turns a message into a tombstone: no text, no embedding.
     async fn delete_message(&self, message: &MessageRow) -> StoreResult<()>;
     /// Stores embeddings, each only if its message still has the text it was computed from.
@@ -108,8 +125,9 @@ pub trait AiStore: Send + Sync + 'static {
 
     /// A user's read marker in a channel.
     async fn read_marker(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Option<Uuid>>;
-    /// Moves a read marker forward (never back: events may be replayed).
-    async fn set_read_marker(&self, channel_id: Uuid, user_id: Uuid, message_id: Uuid) -> StoreResult<()>;
+    /// Moves read markers forward (never back: events may be replayed), in one transaction.
+    /// Each channel and user at most once.
+    async fn set_read_markers(&self, markers: &[ReadMarker]) -> StoreResult<()>;
 
     /// The last bus position a consumer processed.
     async fn position(&self, name: &str) -> StoreResult<Option<String>>;

@@ -79,27 +79,30 @@ macro_rules! impl_ai_store {
                 Ok(())
             }
 
-            #[tracing::instrument(skip_all, fields(message_id = %message.id))]
-            async fn upsert_message(&self, message: &MessageRow) -> StoreResult<Option<StoredVector>> {
-                sqlx::query_as(
-                    "INSERT INTO ai_messages (id, workspace_id, channel_id, author_id, thread_root_id, text, created_at, deleted)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE)
-                     ON CONFLICT (id) DO UPDATE SET
-                         text = excluded.text,
-                         embedding = CASE WHEN ai_messages.text = excluded.text THEN ai_messages.embedding ELSE NULL END,
-                         embedder = CASE WHEN ai_messages.text = excluded.text THEN ai_messages.embedder ELSE NULL END
-                     WHERE ai_messages.deleted = FALSE
-                     RETURNING embedding, embedder",
-                )
-                .bind(message.id)
-                .bind(message.workspace_id)
-                .bind(message.channel_id)
-                .bind(message.author_id)
-                .bind(message.thread_root_id)
-                .bind(&message.text)
-                .bind(message.created_at)
-                .fetch_optional(&self.pool)
-                .await
+            #[tracing::instrument(skip_all, fields(count = messages.len()))]
+            async fn upsert_messages(&self, messages: &[MessageRow]) -> StoreResult<Vec<UpsertedMessage>> {
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
+                let mut live = Vec::with_capacity(messages.len());
+                for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+                    let mut upsert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO ai_messages (id, workspace_id, channel_id, author_id, thread_root_id, text, created_at, deleted) ",
+                    );
+                    upsert.push_values(chunk, |mut row, m| {
+                        row.push_bind(m.id).push_bind(m.workspace_id).push_bind(m.channel_id).push_bind(m.author_id)
+                            .push_bind(m.thread_root_id).push_bind(&m.text).push_bind(m.created_at).push("FALSE");
+                    });
+                    upsert.push(
+                        " ON CONFLICT (id) DO UPDATE SET
+                             text = excluded.text,
+                             embedding = CASE WHEN ai_messages.text = excluded.text THEN ai_messages.embedding ELSE NULL END,
+                             embedder = CASE WHEN ai_messages.text = excluded.text THEN ai_messages.embedder ELSE NULL END
+                         WHERE ai_messages.deleted = FALSE
+                         RETURNING id, embedding, embedder",
+                    );
+                    live.extend(upsert.build_query_as::<UpsertedMessage>().fetch_all(&mut *tx).await?);
+                }
+                tx.commit().await?;
+                Ok(live)
             }
 
             #[tracing::instrument(skip_all, fields(message_id = %message.id))]
@@ -124,7 +127,7 @@ macro_rules! impl_ai_store {
                 // One statement per chunk; a message edited or deleted meanwhile keeps no vector
                 // (its text no longer matches), and its next version is embedded in turn.
                 let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
-                for chunk in vectors.chunks(500) {
+                for chunk in vectors.chunks(ROWS_PER_STATEMENT) {
                     let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE ai_messages SET embedding = v.column1, embedder = ");
                     update.push_bind(embedder).push(" FROM (");
                     update.push_values(chunk, |mut row, vector| {
@@ -162,19 +165,21 @@ macro_rules! impl_ai_store {
                     .await
             }
 
-            #[tracing::instrument(skip_all, fields(%channel_id, %user_id))]
-            async fn set_read_marker(&self, channel_id: Uuid, user_id: Uuid, message_id: Uuid) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO ai_read_markers (channel_id, user_id, message_id) VALUES ($1, $2, $3)
-                     ON CONFLICT (channel_id, user_id) DO UPDATE SET message_id = excluded.message_id
-                     WHERE ai_read_markers.message_id < excluded.message_id",
-                )
-                .bind(channel_id)
-                .bind(user_id)
-                .bind(message_id)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+            #[tracing::instrument(skip_all, fields(count = markers.len()))]
+            async fn set_read_markers(&self, markers: &[ReadMarker]) -> StoreResult<()> {
+                let mut tx = echo_db::BeginWrite::begin_write(&self.pool).await?;
+                for chunk in markers.chunks(ROWS_PER_STATEMENT) {
+                    let mut upsert = sqlx::QueryBuilder::<$db>::new("INSERT INTO ai_read_markers (channel_id, user_id, message_id) ");
+                    upsert.push_values(chunk, |mut row, m| {
+                        row.push_bind(m.channel_id).push_bind(m.user_id).push_bind(m.message_id);
+                    });
+                    upsert.push(
+                        " ON CONFLICT (channel_id, user_id) DO UPDATE SET message_id = excluded.message_id
+                         WHERE ai_read_markers.message_id < excluded.message_id",
+                    );
+                    upsert.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await
             }
 
             #[tracing::instrument(skip_all)]
@@ -201,7 +206,12 @@ macro_rules! impl_ai_store {
 
 use uuid::Uuid;
 
-use super::{ChannelRow, MessageRow, MessageText, NewVector, Snapshot, StoreResult, StoredVector};
+use super::{
+    ChannelRow, MessageRow, MessageText, NewVector, ReadMarker, Snapshot, StoreResult, UpsertedMessage,
+};
+
+/// Rows per multi-row statement, well under either backend's limit on bound values.
+const ROWS_PER_STATEMENT: usize = 500;
 
 impl_ai_store!(SqliteStore, sqlx::SqlitePool, sqlx::Sqlite);
 impl_ai_store!(PostgresStore, sqlx::PgPool, sqlx::Postgres);
