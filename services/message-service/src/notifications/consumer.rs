@@ -198,6 +198,7 @@ impl Notifier {
             workspace_id,
             thread_root_id: message.thread_root_id,
             broadcast: message.mentions_channel || message.mentions_here || direct,
+            keyword_watchers: channel.keyword_watchers,
         };
         let now = Utc::now();
         let stale = chrono::DateTime::parse_from_rfc3339(&message.created_at)
@@ -207,7 +208,7 @@ impl Notifier {
         let addressed = query.broadcast
             || message.thread_root_id.is_some()
             || !message.mentions.is_empty()
-            || channel.keyword_watchers;
+            || query.keyword_watchers;
         let candidates = if message.deleted || stale || !addressed {
             Vec::new()
         } else {

@@ -185,10 +185,11 @@ macro_rules! impl_notification_store {
             #[tracing::instrument(skip_all, fields(message_id = %query.message_id))]
             async fn candidates(&self, query: &CandidateQuery) -> StoreResult<Vec<CandidateRow>> {
                 // Members matter for a plain message only through their keywords: skipping the
-                // others keeps a message in a large channel cheap. A deleted message has none.
+                // others keeps a message in a large channel cheap, and where nobody watches for
+                // keywords the members are not read at all. A deleted message has none.
                 Ok(sqlx::query_as(
                     "WITH candidates AS (
-                        SELECT cm.user_id FROM channel_members cm WHERE cm.channel_id = $1 AND ($4 OR EXISTS (
+                        SELECT cm.user_id FROM channel_members cm WHERE ($4 OR $6) AND cm.channel_id = $1 AND ($4 OR EXISTS (
                             SELECT 1 FROM notification_preferences p WHERE p.user_id = cm.user_id AND p.keywords <> '[]'))
                         UNION SELECT f.user_id FROM thread_follows f WHERE f.root_id = $2 AND f.following
                         UNION SELECT mm.user_id FROM message_mentions mm WHERE mm.message_id = $5
@@ -213,6 +214,7 @@ macro_rules! impl_notification_store {
                 .bind(query.workspace_id)
                 .bind(query.broadcast)
                 .bind(query.message_id)
+                .bind(query.keyword_watchers)
                 .fetch_all(&self.pool)
                 .await?)
             }

@@ -133,6 +133,8 @@ pub struct CandidateQuery {
     pub thread_root_id: Option<Uuid>,
     /// Every member of the channel is addressed (`@channel`, `@here`, a DM).
     pub broadcast: bool,
+    /// Some member of the channel watches for keywords, so any message may address them.
+    pub keyword_watchers: bool,
 }
 
 /// One person a message may address, with what the rules need to know about them.
