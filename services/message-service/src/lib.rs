@@ -174,6 +174,7 @@ impl MessageService {
         let state = AppState {
             config: Arc::new(config),
             posts: store::PostQueue::spawn(store.clone()),
+            standings: store::StandingReader::spawn(store.clone()),
             store,
             verifier: deps.verifier,
             bus: deps.bus,

@@ -16,7 +16,7 @@ use crate::notifications::store::NotificationStore;
 use crate::notifications::unsubscribe::UnsubscribeKey;
 use crate::notifications::webpush::Vapid;
 use crate::realtime::Realtime;
-use crate::store::{MessageStore, PostQueue};
+use crate::store::{MessageStore, PostQueue, StandingReader};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -24,6 +24,8 @@ pub struct AppState {
     pub store: Arc<dyn MessageStore>,
     /// Posts go through here: it commits the posts waiting together.
     pub posts: PostQueue,
+    /// Callers' standings in channels are read through here, the lookups waiting together.
+    pub standings: StandingReader,
     pub verifier: Arc<Verifier>,
     pub bus: Arc<dyn EventBus>,
     /// Wakes the outbox relay after a commit that enqueued events.

@@ -49,8 +49,8 @@ pub async fn channel_access(
 ) -> MessageResult<ChannelStanding> {
     let not_found = || MessageError::NotFound("channel");
     let standing = state
-        .store
-        .channel_standing(channel_id, user_id)
+        .standings
+        .standing(channel_id, user_id)
         .await?
         .ok_or_else(not_found)?;
     let visible =

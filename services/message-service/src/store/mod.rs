@@ -13,6 +13,7 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+mod standings;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub use self::group_commit::PostQueue;
 pub use self::postgres::PostgresStore;
 pub use self::rows::*;
 pub use self::sqlite::SqliteStore;
+pub use self::standings::StandingReader;
 use crate::mentions::Mentions;
 use crate::model::{Channel, ChannelListItem, ChannelMember, Member, Message, Pin, Role, Version, Workspace};
 use crate::search::query::SearchQuery;
@@ -93,8 +95,17 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn channel(&self, channel_id: Uuid) -> StoreResult<Option<Channel>>;
     /// A channel by id with the user's workspace role and channel membership; none when either
     /// is not there or the user is not in the channel's workspace.
-    async fn channel_standing(&self, channel_id: Uuid, user_id: Uuid)
-    -> StoreResult<Option<ChannelStanding>>;
+    async fn channel_standing(
+        &self,
+        channel_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<ChannelStanding>> {
+        let found = self.channel_standings(&[(channel_id, user_id)]).await?;
+        Ok(found.into_iter().next().map(|(_, standing)| standing))
+    }
+    /// [`Self::channel_standing`] of many channels and users in one query, each found one with
+    /// its user.
+    async fn channel_standings(&self, wanted: &[(Uuid, Uuid)]) -> StoreResult<Vec<(Uuid, ChannelStanding)>>;
     /// The channels of a workspace `user_id` sees (theirs, and public ones if `include_public`),
     /// with their read state.
     async fn channel_list(

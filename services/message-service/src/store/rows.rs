@@ -209,6 +209,14 @@ pub struct StandingRow {
     pub is_member: bool,
 }
 
+/// A [`StandingRow`] with the user it is of.
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserStandingRow {
+    pub user_id: Uuid,
+    #[sqlx(flatten)]
+    pub standing: StandingRow,
+}
+
 /// A channel with one workspace member's place in it: their role in the channel's workspace and
 /// whether they joined the channel.
 #[derive(Debug, Clone)]

@@ -605,20 +605,26 @@ macro_rules! impl_message_store {
                 Self::load_channel(&mut conn, channel_id).await
             }
 
-            #[tracing::instrument(skip_all, fields(channel_id = %channel_id, user_id = %user_id))]
-            async fn channel_standing(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Option<ChannelStanding>> {
-                let row: Option<StandingRow> = sqlx::query_as(concat!(
-                    "SELECT ", channel_columns!(), ", wm.role, cm.user_id IS NOT NULL AS is_member
-                     FROM channels c
-                     JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = $2
-                     LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = $2
-                     WHERE c.id = $1"
-                ))
-                .bind(channel_id)
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(row.map(ChannelStanding::from))
+            #[tracing::instrument(skip_all, fields(count = wanted.len()))]
+            async fn channel_standings(&self, wanted: &[(Uuid, Uuid)]) -> StoreResult<Vec<(Uuid, ChannelStanding)>> {
+                let mut found = Vec::with_capacity(wanted.len());
+                for chunk in wanted.chunks(ROWS_PER_STATEMENT) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(concat!(
+                        "SELECT w.column2 AS user_id, ", channel_columns!(), ", wm.role, cm.user_id IS NOT NULL AS is_member FROM ("
+                    ));
+                    query.push_values(chunk, |mut row, (channel_id, user_id)| {
+                        row.push_bind(*channel_id).push_bind(*user_id);
+                    });
+                    query.push(
+                        ") AS w
+                         JOIN channels c ON c.id = w.column1
+                         JOIN workspace_members wm ON wm.workspace_id = c.workspace_id AND wm.user_id = w.column2
+                         LEFT JOIN channel_members cm ON cm.channel_id = c.id AND cm.user_id = w.column2",
+                    );
+                    let rows: Vec<UserStandingRow> = query.build_query_as().fetch_all(&self.pool).await?;
+                    found.extend(rows.into_iter().map(|row| (row.user_id, ChannelStanding::from(row.standing))));
+                }
+                Ok(found)
             }
 
             #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, user_id = %user_id))]

@@ -95,4 +95,31 @@ on_both_backends! {
         let (status, _) = app.post(&guest, &format!("/api/v1/channels/{lounge}/members"), json!({"user_id": owner.id})).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "guests do not add people");
     }
+
+    async fn standings_looked_up_together_are_each_the_callers_own(app: TestApp) {
+        // Arrange: alice owns a workspace with a private channel; bob is in the workspace but not
+        // that channel; carol is in another workspace
+        let (alice, bob, carol) = (app.register("Alice").await, app.register("Bob").await, app.register("Carol").await);
+        let (ws, general) = workspace(&app, &alice, "Acme").await;
+        workspace(&app, &carol, "Elsewhere").await;
+        join(&app, &alice, &ws, &bob, "member").await;
+        let private = create_channel(&app, &alice, &ws, "secret", "private").await;
+        let state = app.system.messages.state();
+        let uuid = |s: &str| s.parse::<uuid::Uuid>().expect("uuid");
+        let (general, private, missing) = (uuid(&general), uuid(&private), uuid::Uuid::now_v7());
+        let asked = [
+            (general, alice.id), (private, alice.id), (general, bob.id), (private, bob.id),
+            (general, carol.id), (private, carol.id), (missing, alice.id), (private, alice.id),
+        ];
+        // Act: all at once, so they are read in batches
+        let answers = futures::future::join_all((0..5).flat_map(|_| asked).map(|(channel, user)| state.standings.standing(channel, user))).await;
+        // Assert: each answer is the asker's own standing, as read alone
+        let expected = [Some(true), Some(true), Some(true), Some(false), None, None, None, Some(true)];
+        for (i, answer) in answers.into_iter().enumerate() {
+            let standing = answer.expect("read");
+            let (channel, _) = asked[i % asked.len()];
+            assert_eq!(standing.as_ref().map(|s| s.is_member), expected[i % asked.len()], "lookup {i}");
+            assert!(standing.is_none_or(|s| s.channel.id == channel), "lookup {i}");
+        }
+    }
 }
