@@ -102,6 +102,7 @@ bench-full: $(SYNAPSE_VENV)/.installed
 	$(CARGO_TARGET_DIR)/release/echo-bench send --charts docs/charts
 	$(CARGO_TARGET_DIR)/release/echo-bench fanout 10 100 1000 --latency-messages 100 --burst-messages 200 --idle 10000 50000 --charts docs/charts
 	$(CARGO_TARGET_DIR)/release/echo-bench mixed
+	$(CARGO_TARGET_DIR)/release/echo-bench reads 1000000
 
 ## The scaled topology (echo-server cluster on this machine's PostgreSQL and Redis) beside
 ## embedded Echo: send, fan-out, idle memory (a few minutes).

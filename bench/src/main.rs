@@ -1,8 +1,8 @@
 //! `echo-bench`: benchmarks against a real Echo, reported as medians and 99th percentiles, with
 //! Matrix Synapse measured beside it in the same run where the scenario allows.
 //!
-//! - `history`: latency of a channel's history pages (`GET /api/v1/channels/{ch}/messages`) when
-//!   the channel holds N messages, newest page and deep pages, through the gateway over HTTP.
+//! - `reads`: latency of history pages and searches in a generated workspace of N messages,
+//!   embedded and scaled, through the gateway over HTTP.
 //! - `send`: acknowledged (durable) posts per second and post latency at fixed offered loads, for
 //!   Echo and Synapse, against the database's single-row commit ceiling.
 //! - `fanout`: deliveries per second and send → receive latency to every connected member of a
@@ -18,14 +18,15 @@
 mod bare;
 mod ceiling;
 mod chart;
+mod corpus;
 mod echo_api;
 mod fanout;
 mod headline;
-mod history;
 mod mixed;
 mod pinning;
 mod postgres;
 mod process;
+mod reads;
 mod scaled;
 mod send;
 mod server;
@@ -54,14 +55,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Scenario {
-    /// History-page latency in a channel of N messages (embedded mode, SQLite).
-    History {
-        /// Channel sizes to measure, e.g. 100000 1000000.
-        #[arg(default_values_t = [100_000u64, 1_000_000])]
+    /// History pages and searches in a generated workspace of N messages (50 channels, 200
+    /// authors, threads, mentions, reactions), loaded straight into each server's database.
+    Reads {
+        /// Messages in the workspace, e.g. 1000000 10000000.
+        #[arg(default_values_t = [1_000_000u64])]
         messages: Vec<u64>,
-        /// Page requests per measurement.
-        #[arg(long, default_value_t = 400)]
-        requests: usize,
+        /// The servers to read from: `echo` (embedded) and `scaled`.
+        #[arg(long, value_enum, num_args = 1.., default_values_t = [Kind::Echo, Kind::Scaled])]
+        servers: Vec<Kind>,
+        /// Timed requests per read, after one untimed one.
+        #[arg(long, default_value_t = 100)]
+        samples: usize,
     },
     /// Durable send: acknowledged posts per second and post latency, closed loop and at fixed
     /// offered loads (open loop), Echo beside Synapse, and the databases' commit ceilings.
@@ -182,15 +187,11 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(scenario: Scenario) -> anyhow::Result<()> {
     match scenario {
-        Scenario::History { messages, requests } => {
-            println!("| messages in channel | page | requests | median | p99 |");
-            println!("|---:|---|---:|---:|---:|");
-            for n in messages {
-                for row in history::run(n, requests).await? {
-                    println!("{row}");
-                }
-            }
-        }
+        Scenario::Reads {
+            messages,
+            servers,
+            samples,
+        } => reads::run(&messages, &servers, samples).await?,
         Scenario::Send {
             echo_rates,
             synapse_rates,

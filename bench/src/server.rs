@@ -44,11 +44,7 @@ pub async fn run(kind: Kind, data_dir: &Path) -> anyhow::Result<()> {
         }
         Kind::Scaled => anyhow::bail!("the scaled topology is `echo-server cluster`, not served here"),
         Kind::Echo => {
-            let mut config = EchoConfig {
-                data_dir: data_dir.to_path_buf(),
-                ..EchoConfig::default()
-            };
-            config.derive_from_data_dir(|_| false);
+            let mut config = embedded_config(data_dir);
             config.gateway.web_dir = None;
             config.gateway.rate_limits.enabled = false;
             // The benchmark measures delivery, not login: thousands of accounts are created, so
@@ -63,10 +59,22 @@ pub async fn run(kind: Kind, data_dir: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// Embedded Echo's configuration for a data directory, before the benchmark's settings.
+fn embedded_config(data_dir: &Path) -> EchoConfig {
+    let mut config = EchoConfig {
+        data_dir: data_dir.to_path_buf(),
+        ..EchoConfig::default()
+    };
+    config.derive_from_data_dir(|_| false);
+    config
+}
+
 /// A server running in a child process; killed when dropped.
 pub struct Server {
     child: Child,
     pub base: String,
+    /// message-service's database (the benchmarks that read at scale load it directly).
+    pub messages_db: String,
     _data: tempfile::TempDir,
 }
 
@@ -100,6 +108,7 @@ impl Server {
         Ok(Server {
             child,
             base: format!("http://{addr}"),
+            messages_db: embedded_config(data.path()).messages.database_url,
             _data: data,
         })
     }
@@ -123,6 +132,8 @@ impl Server {
                 "--temporary",
                 "--name",
                 &name,
+                "--postgres",
+                &crate::postgres::server_url(),
                 "--data-dir",
             ])
             .arg(data.path())
@@ -147,6 +158,7 @@ impl Server {
         Ok(Server {
             child,
             base,
+            messages_db: format!("{}/{name}_messages", crate::postgres::server_url()),
             _data: data,
         })
     }
