@@ -9,11 +9,10 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{ChannelStanding, MessageStore, StoreResult};
+use crate::search::sql::Dialect;
 
 /// Lookups taken into one query at most.
 const MAX_BATCH: usize = 256;
-/// Queries in flight at once: a batch waits only while these are all busy.
-const CONCURRENT_QUERIES: usize = 4;
 
 type Lookup = (
     (Uuid, Uuid),
@@ -27,10 +26,17 @@ pub struct StandingReader {
 }
 
 impl StandingReader {
-    /// Starts the reader; it stops once every clone is gone.
+    /// Starts the reader; it stops once every clone is gone. Lookups arriving while every query in
+    /// flight is busy gather into the next one. A SQLite lookup costs little beyond its hand-off
+    /// to a database thread, so one query at a time gathers the most; PostgreSQL works on several
+    /// connections at once, so four there.
     pub fn spawn(store: Arc<dyn MessageStore>) -> Self {
+        let queries = match store.dialect() {
+            Dialect::Sqlite => 1,
+            Dialect::Postgres => 4,
+        };
         let (sender, receiver) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(read(store, receiver));
+        tokio::spawn(read(store, receiver, queries));
         Self { sender }
     }
 
@@ -45,8 +51,8 @@ impl StandingReader {
     }
 }
 
-async fn read(store: Arc<dyn MessageStore>, mut receiver: mpsc::Receiver<Lookup>) {
-    let slots = Arc::new(Semaphore::new(CONCURRENT_QUERIES));
+async fn read(store: Arc<dyn MessageStore>, mut receiver: mpsc::Receiver<Lookup>, queries: usize) {
+    let slots = Arc::new(Semaphore::new(queries));
     let mut waiting = Vec::with_capacity(MAX_BATCH);
     // A free slot first: lookups arriving while every slot is busy gather into the next batch.
     while let Ok(slot) = slots.clone().acquire_owned().await
