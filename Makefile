@@ -95,7 +95,7 @@ bench: $(SYNAPSE_VENV)/.installed
 	cargo build --release -p echo-bench -p echo-server
 	$(CARGO_TARGET_DIR)/release/echo-bench headline
 
-## The full runs recorded in docs/benchmarks.md (about forty minutes).
+## The full runs recorded in docs/benchmarks.md (about forty-five minutes).
 bench-full: $(SYNAPSE_VENV)/.installed
 	cargo build --release -p echo-bench -p echo-server
 	$(CARGO_TARGET_DIR)/release/echo-bench startup

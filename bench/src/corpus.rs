@@ -73,6 +73,10 @@ struct Generator {
 }
 
 impl Generator {
+    fn any_author(&mut self) -> Uuid {
+        self.authors[self.rng.random_range(0..self.authors.len())]
+    }
+
     fn row(&mut self, batch: &mut Batch) {
         let at = self.start_ms + (self.span_ms * self.made as i64) / self.total.max(1) as i64;
         self.made += 1;
@@ -81,7 +85,7 @@ impl Generator {
         let author = if self.rng.random_ratio(1, 10) {
             self.reader
         } else {
-            self.authors[self.rng.random_range(0..self.authors.len())]
+            self.any_author()
         };
         let root = if !self.roots[c].is_empty() && self.rng.random_ratio(1, 10) {
             Some(self.roots[c][self.rng.random_range(0..self.roots[c].len())])
@@ -102,10 +106,7 @@ impl Generator {
                 }
             }
         }
-        let mentioned = self
-            .rng
-            .random_ratio(1, 30)
-            .then(|| self.authors[self.rng.random_range(0..self.authors.len())]);
+        let mentioned = self.rng.random_ratio(1, 30).then(|| self.any_author());
         let mut text = text(&mut self.rng, &self.words);
         if let Some(user) = mentioned {
             text = format!("<@{user}> {text}");
@@ -113,7 +114,7 @@ impl Generator {
         }
         if self.rng.random_ratio(1, 20) {
             for emoji in EMOJI.iter().take(self.rng.random_range(1..=3)) {
-                let by = self.authors[self.rng.random_range(0..self.authors.len())];
+                let by = self.any_author();
                 batch.reactions.push((id, emoji, by, at));
             }
         }

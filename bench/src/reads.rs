@@ -4,12 +4,13 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
+use serde_json::Value;
+
 use crate::corpus::{self, Reader};
 use crate::echo_api::EchoApi;
 use crate::server::{Kind, Server};
 use crate::stats::Summary;
-use anyhow::Context;
-use serde_json::Value;
 
 /// One measured read: a label for the table and the request paths, taken in turn.
 struct Read {
