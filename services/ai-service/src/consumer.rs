@@ -30,6 +30,7 @@ pub struct Indexer {
 struct Held {
     /// The latest version of each message, in order of first arrival.
     messages: Vec<MessageRow>,
+    /// Where each message is in `messages`.
     slots: HashMap<Uuid, usize>,
     /// The furthest read message of each channel and user.
     read_markers: HashMap<(Uuid, Uuid), Uuid>,
@@ -203,9 +204,10 @@ impl EventHandler for Indexer {
         Ok(())
     }
 
-    /// Writes down how far the consumer got, once per batch: the bus remembers the group's
-    /// position anyway, this one only feeds the status's lag after a restart. Failing to write it
-    /// only makes that lag look larger until the next batch, so it is not retried.
+    /// Writes what is held (a failure is retried: the batch is not acknowledged before it is
+    /// written), then how far the consumer got. The bus remembers the group's position anyway;
+    /// this one only feeds the status's lag after a restart, so failing to write it only makes that
+    /// lag look larger until the next batch and is not retried.
     async fn flush(&self) -> anyhow::Result<()> {
         self.write_held().await.map_err(|error| match error {
             HandleError::Retry(error) => error,
