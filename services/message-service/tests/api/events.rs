@@ -23,6 +23,23 @@ async fn events_of(app: &TestApp, kind: &str, want: usize) -> Vec<Value> {
     }
 }
 
+/// Events of `kind` published so far that `matches` accepts, waiting (with a timeout) until one is
+/// there: each service's relay publishes a moment after the change, so others may come first.
+async fn events_where(app: &TestApp, kind: &str, matches: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found: Vec<Value> = events_of(app, kind, 0)
+            .await
+            .into_iter()
+            .filter(|e| matches(e))
+            .collect();
+        if !found.is_empty() || tokio::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 on_both_backends! {
     async fn every_change_is_published_with_its_workspace(app: TestApp) {
         // Arrange
@@ -64,8 +81,9 @@ on_both_backends! {
         assert_eq!(events_of(&app, "reaction.removed", 1).await.len(), 1);
         let pinned = events_of(&app, "pin.added", 1).await;
         assert_eq!(pinned[0]["user_id"], json!(bob.id));
-        let read = events_of(&app, "read_marker.updated", 1).await;
-        assert!(read.iter().any(|e| e["user_id"] == json!(bob.id) && e["message_id"] == last["id"]));
+        // The authors' own read markers are published too, so wait for bob's in particular.
+        let read = events_where(&app, "read_marker.updated", |e| e["user_id"] == json!(bob.id) && e["message_id"] == last["id"]).await;
+        assert_eq!(read.len(), 1, "bob's read marker");
         let channel = events_of(&app, "channel.updated", 1).await;
         assert_eq!(channel[0]["channel"]["topic"], "news");
         let left = events_of(&app, "channel.member_left", 1).await;
